@@ -1,0 +1,34 @@
+# Two commands: `make demo` and `make test`. Each sets up everything it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint fmt bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kpirules check policies
+	$(BIN)/kpirules summary policies/sales
+
+test: $(STAMP)
+	$(BIN)/ruff check kpirules tests bench
+	$(BIN)/ruff format --check kpirules tests bench
+	$(BIN)/kpirules check policies
+	$(BIN)/kpirules fmt --check policies
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_parse.py
+
+fmt: $(STAMP)
+	$(BIN)/ruff format kpirules tests bench
+	$(BIN)/kpirules fmt policies
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

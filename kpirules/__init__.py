@@ -1,0 +1,7 @@
+"""kpirules: policy-as-code for KPI performance management."""
+
+from kpirules.api import load
+from kpirules.diagnostics import Diagnostic, KpiError, Severity
+
+__version__ = "0.1.0"
+__all__ = ["Diagnostic", "KpiError", "Severity", "__version__", "load"]

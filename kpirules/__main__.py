@@ -1,0 +1,3 @@
+from kpirules.cli import main
+
+main()

@@ -1,0 +1,225 @@
+"""The `kpirules` command: a thin layer over the pipeline.
+
+Exit codes everywhere: 0 clean, 1 findings or failures, 2 usage or internal error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from kpirules import __version__
+from kpirules.api import check_unit
+from kpirules.diagnostics import Diagnostic, Severity, SourceCache, render_text
+from kpirules.loader import discover, display_path, find_root, read_text
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Group(click.Group):
+    """Turn any unexpected exception into a short message and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except Exception as exc:
+            if os.environ.get("KPIRULES_DEBUG"):
+                traceback.print_exc()
+            click.echo(f"kpirules: internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("Please report this; set KPIRULES_DEBUG=1 for details.", err=True)
+            sys.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kpirules")
+def main() -> None:
+    """Policy-as-code for KPI performance management."""
+
+
+def _resolve_units(paths: tuple[str, ...]) -> list[Path]:
+    units, missing = discover(list(paths))
+    for raw in missing:
+        raise click.UsageError(f"no .kpi files at {raw!r}")
+    return units
+
+
+def _summary(diagnostics: list[Diagnostic], units: int) -> str:
+    errors = sum(d.severity == Severity.ERROR for d in diagnostics)
+    warnings = sum(d.severity == Severity.WARNING for d in diagnostics)
+    noun = "policy" if units == 1 else "policies"
+    if not errors and not warnings:
+        return f"{units} {noun} checked: no problems"
+    return (
+        f"{units} {noun} checked: {errors} error{'s' * (errors != 1)}, "
+        f"{warnings} warning{'s' * (warnings != 1)}"
+    )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output for people or for machines.",
+)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, exists=True),
+    help="Project root that imports may not leave (default: nearest folder with "
+    "pyproject.toml, .kpirules.toml or .git).",
+)
+def check(paths: tuple[str, ...], output_format: str, strict: bool, root: str | None) -> None:
+    """Parse and check policy files or folders; report every problem found."""
+    units = _resolve_units(paths)
+    sources = SourceCache()
+    seen: set[tuple] = set()
+    diagnostics: list[Diagnostic] = []
+    results = []
+    for path in units:
+        unit, policy, found = check_unit(path, root)
+        sources.merge(unit.sources)
+        fresh = []
+        for diagnostic in found:  # a shared file imported by several units is reported once
+            key = (diagnostic.code, diagnostic.span, diagnostic.message)
+            if key not in seen:
+                seen.add(key)
+                fresh.append(diagnostic)
+        diagnostics.extend(fresh)
+        results.append(
+            {
+                "path": display_path(path),
+                "policy": policy.name if policy else None,
+                "files": [m.path for m in unit.modules],
+                "ok": policy is not None,
+            }
+        )
+    failed = any(d.severity == Severity.ERROR for d in diagnostics) or (
+        strict and any(d.severity == Severity.WARNING for d in diagnostics)
+    )
+    if output_format == "json":
+        payload = {
+            "version": 1,
+            "units": results,
+            "diagnostics": [d.to_dict() for d in diagnostics],
+            "summary": {
+                "errors": sum(d.severity == Severity.ERROR for d in diagnostics),
+                "warnings": sum(d.severity == Severity.WARNING for d in diagnostics),
+                "units": len(units),
+            },
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        for diagnostic in diagnostics:
+            click.echo(render_text(diagnostic, sources))
+            click.echo()
+        click.echo(_summary(diagnostics, len(units)), err=bool(diagnostics))
+    sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Change nothing; exit 1 if any file is not formatted.",
+)
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of the changes.")
+def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
+    """Rewrite policy files in the canonical layout, keeping every comment."""
+    from kpirules.formatter import format_source
+
+    files = _kpi_files(paths)
+    sources = SourceCache()
+    changed = failed = 0
+    for path in files:
+        shown = display_path(path)
+        text, problem = read_text(path, shown)
+        if problem is not None:
+            click.echo(render_text(problem, sources))
+            failed += 1
+            continue
+        formatted, diagnostics = format_source(text, shown)
+        if formatted is None:
+            sources.add(shown, text.replace("\r\n", "\n").lstrip("\ufeff"))
+            for diagnostic in diagnostics:
+                click.echo(render_text(diagnostic, sources))
+            failed += 1
+            continue
+        if formatted == text:
+            continue
+        changed += 1
+        if show_diff:
+            diff = difflib.unified_diff(
+                text.splitlines(keepends=True),
+                formatted.splitlines(keepends=True),
+                fromfile=f"a/{shown}",
+                tofile=f"b/{shown}",
+            )
+            click.echo("".join(diff), nl=False)
+        if check_only:
+            if not show_diff:
+                click.echo(f"would reformat {shown}")
+        elif not show_diff:
+            path.write_text(formatted, encoding="utf-8", newline="\n")
+            click.echo(f"reformatted {shown}")
+    verb = "would reformat" if check_only or show_diff else "reformatted"
+    summary = f"{len(files)} file{'s' * (len(files) != 1)}: {changed} {verb}"
+    if failed:
+        summary += f", {failed} could not be formatted"
+    click.echo(summary, err=True)
+    sys.exit(EXIT_FINDINGS if failed or ((check_only or show_diff) and changed) else EXIT_CLEAN)
+
+
+def _kpi_files(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*.kpi")
+                if not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                raise click.UsageError(f"no .kpi files under {raw!r}")
+            files.extend(found)
+        else:
+            raise click.UsageError(f"no such file or folder: {raw!r}")
+    return files
+
+
+@main.command()
+@click.argument("path")
+def summary(path: str) -> None:
+    """Check one policy and print what it declares."""
+    from kpirules.present import print_summary
+
+    unit, policy, diagnostics = check_unit(path)
+    console = Console()
+    if policy is None:
+        for diagnostic in diagnostics:
+            click.echo(render_text(diagnostic, unit.sources))
+        sys.exit(EXIT_FINDINGS)
+    print_summary(policy, console, display_path(find_root(Path(path))))
+
+
+if __name__ == "__main__":
+    main()

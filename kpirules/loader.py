@@ -1,0 +1,209 @@
+"""Find policy files, read them safely, follow imports.
+
+A *policy unit* is what `check`, `eval` and the API work on: a folder's `.kpi` files
+(they share one namespace), or a single file, plus everything they import. Imports and
+data paths are confined to the project root: the nearest folder above the policy with a
+`pyproject.toml`, `.kpirules.toml`, `kpirules.toml` or `.git`, else the policy's folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kpirules import ast
+from kpirules.diagnostics import NO_SPAN, Diagnostic, SourceCache, Span, error
+from kpirules.parser import normalize, parse
+
+MAX_FILE_BYTES = 5 * 1024 * 1024  # no real policy file comes near this
+ROOT_MARKERS = ("pyproject.toml", ".kpirules.toml", "kpirules.toml", ".git")
+EXTENSION = ".kpi"
+
+
+@dataclass
+class Unit:
+    """The files of one policy, parsed, in a stable order (entry files, then imports)."""
+
+    name: str  # the path the user gave (folder or file)
+    root: Path
+    modules: list[ast.Module] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: SourceCache = field(default_factory=SourceCache)
+
+
+def display_path(path: Path) -> str:
+    """Paths in diagnostics: relative to the working directory when below it."""
+    path = Path(path).resolve()
+    cwd = Path.cwd().resolve()
+    if path.is_relative_to(cwd):
+        return str(path.relative_to(cwd))
+    return str(path)
+
+
+def find_root(start: Path) -> Path:
+    start = start.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+            return candidate
+    return folder
+
+
+def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Expand the paths the user gave into policy units: one per folder holding `.kpi`
+    files (searched recursively), or one per file named directly. Returns (units, missing)."""
+    units: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            units.append(path)
+        elif path.is_dir():
+            folders = sorted({p.parent for p in path.rglob(f"*{EXTENSION}") if _visible(p, path)})
+            units.extend(folders)
+            if not folders:
+                missing.append(raw)
+        else:
+            missing.append(raw)
+    seen: set[Path] = set()
+    unique = []
+    for unit in units:
+        key = unit.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(unit)
+    return unique, missing
+
+
+def _visible(path: Path, base: Path) -> bool:
+    parts = path.relative_to(base).parts
+    return not any(
+        part.startswith(".") or part in ("__pycache__", "node_modules") for part in parts
+    )
+
+
+def read_text(path: Path, shown: str) -> tuple[str | None, Diagnostic | None]:
+    """Read a policy file as UTF-8 text, refusing what is not text."""
+    first = Span(shown, 1, 1, 1, 2)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, error(
+                "E006",
+                f"file is {size / 1048576:.1f} MB; policy files are "
+                f"limited to {MAX_FILE_BYTES // 1048576} MB",
+                first,
+                hint="split the policy into several files",
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, error("E007", f"cannot read file: {exc.strerror or exc}", first)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, error(
+            "E004",
+            f"not UTF-8 text: byte 0x{data[exc.start]:02X} at offset {exc.start}",
+            Span(shown, line, column, line, column + 1),
+            hint="save the file as UTF-8",
+        )
+    if "\x00" in text:
+        offset = text.index("\x00")
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return None, error(
+            "E004",
+            "binary data (a NUL byte) in a policy file",
+            Span(shown, line, column, line, column + 1),
+        )
+    return text, None
+
+
+def load_unit(path: str | Path, root: Path | None = None) -> Unit:
+    """Parse a policy unit (folder or file) and everything it imports."""
+    path = Path(path)
+    root = (root or find_root(path)).resolve()
+    unit = Unit(str(path), root)
+    entries = sorted(path.glob(f"*{EXTENSION}")) if path.is_dir() else [path]
+    entries = [p for p in entries if p.is_file()]
+    if not entries:
+        unit.diagnostics.append(
+            error("E105", f"no {EXTENSION} files in {path}", Span(str(path), 1, 1, 1, 1))
+        )
+        return unit
+    loaded: dict[Path, ast.Module | None] = {}
+    # Depth-first over imports; `stack` holds the chain for cycle detection.
+    for entry in entries:
+        _load_file(entry.resolve(), unit, loaded, [])
+    return unit
+
+
+def _load_file(path: Path, unit: Unit, loaded: dict, stack: list[Path]) -> None:
+    if path in loaded:
+        return
+    shown = display_path(path)
+    text, problem = read_text(path, shown)
+    if problem:
+        loaded[path] = None
+        unit.diagnostics.append(problem)
+        return
+    unit.sources.add(shown, normalize(text))
+    module, diagnostics = parse(text, shown)
+    loaded[path] = module
+    unit.diagnostics.extend(diagnostics)
+    if module is None:
+        return
+    unit.modules.append(module)
+    for item in module.items:
+        if isinstance(item, ast.Import):
+            target = _resolve_import(item, path, unit, [*stack, path])
+            if target is not None:
+                _load_file(target, unit, loaded, [*stack, path])
+
+
+def _resolve_import(item: ast.Import, importer: Path, unit: Unit, chain: list[Path]) -> Path | None:
+    raw = item.path.value
+    span = item.path.span
+    if not raw.endswith(EXTENSION):
+        unit.diagnostics.append(
+            error("E104", f"imports must name a {EXTENSION} file: {raw!r}", span)
+        )
+        return None
+    target = (importer.parent / raw).resolve()
+    if not target.is_relative_to(unit.root):
+        unit.diagnostics.append(
+            error(
+                "E102",
+                f"import {raw!r} points outside the project root ({display_path(unit.root)})",
+                span,
+                hint="keep shared policy files inside the project",
+            )
+        )
+        return None
+    if target in chain:
+        cycle = " → ".join(display_path(p) for p in [*chain[chain.index(target) :], target])
+        unit.diagnostics.append(
+            error(
+                "E103",
+                f"import cycle: {cycle}",
+                span,
+                hint="move the shared declarations into a third file",
+            )
+        )
+        return None
+    if not target.is_file():
+        unit.diagnostics.append(error("E101", f"imported file not found: {raw!r}", span))
+        return None
+    return target
+
+
+def confined(
+    path: str, base: Path, root: Path, span: Span = NO_SPAN
+) -> tuple[Path | None, Diagnostic | None]:
+    """Resolve a data or fixture path against `base`, refusing anything outside `root`."""
+    target = (base / path).resolve()
+    if not target.is_relative_to(root.resolve()):
+        return None, error("E102", f"path {path!r} points outside the project root", span)
+    return target, None
