@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from typing import ClassVar
 from functools import cache
+from typing import ClassVar
 
 from lark import Lark, Token, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
