@@ -207,18 +207,16 @@ class ExpressionChecker:
             return dims.duration(expr.unit)
         if expr.unit in dims.PERIOD_UNITS:
             return PERIODS
-        if expr.unit.isupper():
-            if self.currency and expr.unit != self.currency:
-                self._error(
-                    "E309",
-                    f"{expr.unit} differs from the policy currency {self.currency}",
-                    expr,
-                    hint="kpirules does not convert currencies",
-                )
-                return dims.money(self.currency)  # reported once, not again by every use
-            return dims.money(expr.unit)
-        self._error("E310", f"unknown unit '{expr.unit}'", expr)
-        return dims.ANY
+        # The grammar admits only duration and period words and three capital letters.
+        if self.currency and expr.unit != self.currency:
+            self._error(
+                "E309",
+                f"{expr.unit} differs from the policy currency {self.currency}",
+                expr,
+                hint="kpirules does not convert currencies",
+            )
+            return dims.money(self.currency)  # reported once, not again by every use
+        return dims.money(expr.unit)
 
     def _name(self, expr: ast.Name, ctx: Context) -> Dim:
         name = expr.name
@@ -241,6 +239,14 @@ class ExpressionChecker:
             return symbols.indicator_dim(name)
         if name in symbols.benchmarks and ctx.kind != "roster":
             return symbols.benchmark_dim(name)
+        if ctx.kind == "constant" and name in symbols.kind_of:
+            self._error(
+                "E308",
+                f"'{name}' is a {symbols.kind_of[name]}; a constant is needed here",
+                expr,
+                hint="write a number, a percentage, a quantity or a benchmark",
+            )
+            return dims.ANY
         roster = symbols.roster
         if ctx.kind in ("roster", "outcome") and roster is not None and name in roster.columns:
             return symbols.column_dim(roster.name, name)
@@ -289,6 +295,9 @@ class ExpressionChecker:
                 hint=suggest(expr.source, self.symbols.sources),
             )
             return dims.ANY
+        if ctx.kind == "row" and not source.is_roster and not ctx.row_source:
+            ctx.row_source.append(source.name)
+            ctx.sources.add(source.name)
         if expr.column not in source.columns:
             self._error(
                 "E203",
@@ -304,10 +313,7 @@ class ExpressionChecker:
                 return dims.ANY
             return dim
         if ctx.kind == "row":
-            if not ctx.row_source:
-                ctx.row_source.append(source.name)
-                ctx.sources.add(source.name)
-            elif ctx.row_source[0] != source.name:
+            if ctx.row_source[0] != source.name:
                 self._error(
                     "E306",
                     f"one aggregate reads one source: '{ctx.row_source[0]}' "
