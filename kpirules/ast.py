@@ -608,16 +608,26 @@ def bad_escapes(raw: str) -> list[int]:
     return bad
 
 
+def child_nodes(node: Node) -> list[Node]:
+    """The nodes directly inside `node` (through tuples), in field order."""
+    found: list[Node] = []
+    pending = [getattr(node, f.name) for f in fields(node) if f.name != "span"]
+    while pending:
+        item = pending.pop(0)
+        if isinstance(item, Node):
+            found.append(item)
+        elif isinstance(item, tuple):
+            pending[0:0] = item
+    return found
+
+
 def nodes(root: Node):
-    """Every node under `root` (itself included), in no particular order."""
-    stack: list = [root]
+    """Every node under `root` (itself included), parents before children."""
+    stack: list[Node] = [root]
     while stack:
         item = stack.pop()
-        if isinstance(item, Node):
-            yield item
-            stack.extend(getattr(item, f.name) for f in fields(item) if f.name != "span")
-        elif isinstance(item, tuple):
-            stack.extend(item)
+        yield item
+        stack.extend(reversed(child_nodes(item)))
 
 
 def walk(expr: Expr):

@@ -17,6 +17,7 @@ from kpirules.diagnostics import NO_SPAN, Diagnostic, Span, error
 from kpirules.resources import resource
 
 MAX_NESTING = 64  # brackets deeper than this are refused before parsing
+MAX_EXPRESSION_DEPTH = 200  # the checker and evaluator walk expressions recursively
 
 TOP_LEVEL_KEYWORDS = (
     "import policy source roster objective goal indicator benchmark scorecard rating "
@@ -40,7 +41,8 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
         return None, [too_deep]
     module, diagnostic = _parse_whole(text, path)
     if diagnostic is None:
-        return module, _string_diagnostics(module)
+        problems = _tree_diagnostics(module)
+        return (None if problems else module), problems
     # Report every broken declaration, not just the first: re-parse each top-level
     # declaration on its own and keep the errors of those that fail.
     diagnostics = []
@@ -260,10 +262,23 @@ def _present(items) -> tuple:
     return tuple(item for item in items if item is not None)
 
 
-def _string_diagnostics(module: ast.Module) -> list[Diagnostic]:
-    """Unknown escapes in strings are kept as written, but said."""
+def _tree_diagnostics(module: ast.Module) -> list[Diagnostic]:
+    """Unknown escapes in strings (kept as written, but said), and expressions too deep
+    for the recursive stages after parsing (a sum of thousands of terms nests that deep)."""
     found = []
-    for node in ast.nodes(module):
+    stack: list = [(module, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            found.append(
+                error(
+                    "E005",
+                    f"an expression nests more than {MAX_EXPRESSION_DEPTH} operations deep",
+                    node.span,
+                    hint="split it into several indicators",
+                )
+            )
+            break
         if isinstance(node, ast.String):
             for offset in ast.bad_escapes(node.raw):
                 span = node.span
@@ -276,6 +291,7 @@ def _string_diagnostics(module: ast.Module) -> list[Diagnostic]:
                         hint='known escapes: \\" \\\\ \\n \\t \\r \\uXXXX',
                     )
                 )
+        stack.extend((child, depth + 1) for child in ast.child_nodes(node))
     return found
 
 

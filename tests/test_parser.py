@@ -159,3 +159,12 @@ def test_unknown_escape_is_reported():
     assert [(d.code, d.span.column) for d in diagnostics] == [("E008", 15)]
     ok = parse_ok('indicator x "tab\\tquote\\" \\u4e2d" { = 1 }')
     assert ok.items[0].label.value == 'tab\tquote" 中'
+
+
+def test_very_long_operator_chain_is_refused_not_crashed():
+    text = "indicator x { = " + " + ".join(["1"] * 10_000) + " }"
+    module, diagnostics = parse(text, "t.kpi")
+    assert module is None
+    assert [d.code for d in diagnostics] == ["E005"]
+    shallow, diagnostics = parse("indicator x { = " + " + ".join(["1"] * 150) + " }", "t.kpi")
+    assert diagnostics == [] and shallow is not None
