@@ -39,7 +39,7 @@ DURATION_UNITS = {  # unit word → (canonical name, minutes per unit)
     "minutes": ("minutes", Decimal(1)),
     "min": ("minutes", Decimal(1)),
 }
-PERIOD_UNITS = ("period", "periods")
+PERIOD_UNITS = ("periods",)
 
 NUMERIC_KINDS = ("number", "percent", "money", "duration")
 

@@ -359,10 +359,10 @@ class _ToAst(Transformer_NonRecursive):
     def columns_block(self, meta, *columns):
         return ast.Columns(tuple(columns), span=_span(meta))
 
-    def column_decl(self, meta, name, type_, *options):
-        required = "required" in options
-        allowed = next((opt for opt in options if isinstance(opt, ast.ListLit)), None)
-        return ast.Column(_ident(name), _ident(type_), required, allowed, span=_span(meta))
+    def column_decl(self, meta, name, type_, required, allowed):
+        return ast.Column(
+            _ident(name), _ident(type_), required is not None, allowed, span=_span(meta)
+        )
 
     def required_option(self, meta):
         return "required"
@@ -508,22 +508,16 @@ class _ToAst(Transformer_NonRecursive):
             None if name is None else _ident(name), scorecards, tuple(body), span=_span(meta)
         )
 
-    def action_rule(self, meta, condition, persistence, kind, title, *options):
-        owner = within = None
-        for key, value in options:
-            if key == "owner":
-                owner = value
-            else:
-                within = value
+    def action_rule(self, meta, condition, persistence, kind, title, owner, within):
         return ast.ActionRule(
             condition, persistence, _ident(kind), _string(title), owner, within, span=_span(meta)
         )
 
     def action_owner(self, meta, tok):
-        return ("owner", _string(tok) if tok.type == "STRING" else _ident(tok))
+        return _string(tok) if tok.type == "STRING" else _ident(tok)
 
     def action_within(self, meta, value):
-        return ("within", value)
+        return value
 
     def feedback_decl(self, meta, scorecards, *settings):
         return ast.FeedbackDecl(scorecards or (), tuple(settings), span=_span(meta))
