@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from functools import cache
 
 from kpirules.diagnostics import NO_SPAN, Span
 
@@ -611,14 +612,28 @@ def bad_escapes(raw: str) -> list[int]:
 def child_nodes(node: Node) -> list[Node]:
     """The nodes directly inside `node` (through tuples), in field order."""
     found: list[Node] = []
-    pending = [getattr(node, f.name) for f in fields(node) if f.name != "span"]
-    while pending:
-        item = pending.pop(0)
+    for name in _field_names(type(node)):
+        item = getattr(node, name)
         if isinstance(item, Node):
             found.append(item)
         elif isinstance(item, tuple):
-            pending[0:0] = item
+            found.extend(_flatten(item))
     return found
+
+
+def _flatten(items: tuple) -> list[Node]:
+    found: list[Node] = []
+    for item in items:
+        if isinstance(item, Node):
+            found.append(item)
+        elif isinstance(item, tuple):
+            found.extend(_flatten(item))
+    return found
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind) if f.name != "span")
 
 
 def nodes(root: Node):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,13 +114,22 @@ class SourceCache:
         return None
 
 
+def visible(text: str) -> str:
+    """Control characters shown as U+FFFD, one cell wide, so a policy file cannot send
+    escape sequences to the terminal and the caret stays aligned."""
+    return _CONTROL.sub("\ufffd", text.replace("\t", " "))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def render_text(diagnostic: Diagnostic, sources: SourceCache | None = None) -> str:
     """`file:line:col: CODE message`, the source line with a caret, then the hint."""
     span = diagnostic.span
-    out = [f"{span}: {diagnostic.code} {diagnostic.message}"]
+    out = [visible(f"{span}: {diagnostic.code} {diagnostic.message}")]
     source_line = sources.line(span.file, span.line) if sources and span.line else None
     if source_line is not None:
-        shown = source_line.replace("\t", " ").rstrip("\r")
+        shown = visible(source_line.rstrip("\r"))
         if len(shown) > 200:  # a minified or binary line: show the region around the caret
             start = max(0, span.column - 80)
             shown = ("…" if start else "") + shown[start : start + 160]
@@ -135,5 +145,5 @@ def render_text(diagnostic: Diagnostic, sources: SourceCache | None = None) -> s
         pad = cell_len(shown[: max(caret_col, 1) - 1])
         out.append(" " * (len(gutter) + pad) + "^" * max(width, 1))
     if diagnostic.hint:
-        out.append(f"  hint: {diagnostic.hint}")
+        out.append(visible(f"  hint: {diagnostic.hint}"))
     return "\n".join(out)

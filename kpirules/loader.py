@@ -33,11 +33,14 @@ class Unit:
 
 def display_path(path: Path) -> str:
     """Paths in diagnostics: relative to the working directory when below it."""
-    path = Path(path).resolve()
-    cwd = Path.cwd().resolve()
-    if path.is_relative_to(cwd):
-        return str(path.relative_to(cwd))
-    return str(path)
+    try:
+        resolved = Path(path).resolve()
+        cwd = Path.cwd().resolve()
+    except (OSError, RuntimeError):  # a symlink loop, a vanished folder
+        return str(path)
+    if resolved.is_relative_to(cwd):
+        return str(resolved.relative_to(cwd))
+    return str(resolved)
 
 
 def find_root(start: Path) -> Path:
@@ -59,7 +62,7 @@ def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
         if path.is_file():
             units.append(path)
         elif path.is_dir():
-            folders = sorted({p.parent for p in path.rglob(f"*{EXTENSION}") if _visible(p, path)})
+            folders = sorted({p.parent for p in policy_files(path)})
             units.extend(folders)
             if not folders:
                 missing.append(raw)
@@ -73,6 +76,12 @@ def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
             seen.add(key)
             unique.append(unit)
     return unique, missing
+
+
+def policy_files(folder: Path) -> list[Path]:
+    """Every policy file under `folder`: regular `.kpi` files, hidden folders skipped
+    (a pipe or a folder named like a policy file is not one)."""
+    return sorted(p for p in folder.rglob(f"*{EXTENSION}") if _visible(p, folder) and p.is_file())
 
 
 def _visible(path: Path, base: Path) -> bool:
@@ -101,8 +110,7 @@ def read_text(path: Path, shown: str) -> tuple[str | None, Diagnostic | None]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = _position(data[: exc.start].decode("utf-8", errors="replace"))
         return None, error(
             "E004",
             f"not UTF-8 text: byte 0x{data[exc.start]:02X} at offset {exc.start}",
@@ -110,15 +118,20 @@ def read_text(path: Path, shown: str) -> tuple[str | None, Diagnostic | None]:
             hint="save the file as UTF-8",
         )
     if "\x00" in text:
-        offset = text.index("\x00")
-        line = text.count("\n", 0, offset) + 1
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        line, column = _position(text[: text.index("\x00")])
         return None, error(
             "E004",
             "binary data (a NUL byte) in a policy file",
             Span(shown, line, column, line, column + 1),
         )
     return text, None
+
+
+def _position(before: str) -> tuple[int, int]:
+    """Line and column (in characters) just after `before`, counting line ends as the
+    parser does (CRLF, LF or a lone CR)."""
+    before = normalize(before)
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def load_unit(path: str | Path, root: Path | None = None) -> Unit:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import threading
 from functools import cache
 from typing import ClassVar
 
-from lark import Lark, Token, v_args
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from lark.visitors import Transformer_NonRecursive
 
 from kpirules import ast
 from kpirules.diagnostics import NO_SPAN, Diagnostic, Span, error
 from kpirules.resources import resource
 
 MAX_NESTING = 64  # brackets deeper than this are refused before parsing
+MAX_SYNTAX_ERRORS = 100  # per file; past this the rest is noise
 MAX_EXPRESSION_DEPTH = 200  # the checker and evaluator walk expressions recursively
 
 TOP_LEVEL_KEYWORDS = (
@@ -50,17 +51,26 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     starts.append(len(text))
+    line = 1
     for begin, end in itertools.pairwise(starts):
         chunk = text[begin:end]
-        if not chunk.strip():
-            continue
-        padding = "\n" * text.count("\n", 0, begin)
-        _, chunk_error = _parse_whole(padding + chunk, path)
-        if chunk_error is not None:
-            diagnostics.append(chunk_error)
+        if chunk.strip():
+            _, chunk_error = _parse_whole(chunk, path)
+            if chunk_error is not None:
+                diagnostics.append(_shifted(chunk_error, line - 1))
+                if len(diagnostics) == MAX_SYNTAX_ERRORS:
+                    break
+        line += chunk.count("\n")
     if not diagnostics:  # the split hid the problem (e.g. an unclosed brace)
         diagnostics.append(diagnostic)
     return None, diagnostics
+
+
+def _shifted(diagnostic: Diagnostic, lines: int) -> Diagnostic:
+    """A chunk's diagnostic placed in the whole file (chunks start at a line start)."""
+    span = diagnostic.span
+    moved = Span(span.file, span.line + lines, span.column, span.end_line + lines, span.end_column)
+    return dataclasses.replace(diagnostic, span=moved)
 
 
 # ------------------------------------------------------------------ internals
@@ -96,7 +106,7 @@ def _parse_whole(text: str, path: str) -> tuple[ast.Module | None, Diagnostic | 
         _State.path = path
         _State.comments.clear()
         try:
-            items = _ToAst().transform(_parser().parse(text))
+            items = _to_ast(_parser().parse(text))
         except UnexpectedInput as exc:
             return None, _syntax_error(exc, text, path)
         except RecursionError:
@@ -295,9 +305,29 @@ def _tree_diagnostics(module: ast.Module) -> list[Diagnostic]:
     return found
 
 
-@v_args(meta=True, inline=True)
-class _ToAst(Transformer_NonRecursive):
-    """Builds the frozen AST from the parse tree, without recursion (trees can be deep)."""
+def _to_ast(tree: Tree):
+    """Parse tree → AST, bottom-up with an explicit stack (trees can be deep). Each tree
+    node goes to the `_ToAst` method named after its rule, with its meta and children."""
+    builder = _BUILDER
+    pending: list[tuple[object, bool]] = [(tree, False)]
+    built: list = []
+    while pending:
+        node, children_done = pending.pop()
+        if not isinstance(node, Tree):
+            built.append(node)  # a token, or None for an absent [optional]
+        elif children_done:
+            count = len(node.children)
+            args = built[len(built) - count :] if count else []
+            del built[len(built) - count :]
+            built.append(getattr(builder, node.data)(node.meta, *args))
+        else:
+            pending.append((node, True))
+            pending.extend((child, False) for child in reversed(node.children))
+    return built[0]
+
+
+class _ToAst:
+    """One method per grammar rule (or alias): (meta, *children) → AST node."""
 
     # ---- top level
     def start(self, meta, *items):
@@ -630,3 +660,6 @@ class _ToAst(Transformer_NonRecursive):
     @staticmethod
     def _date(tok: Token) -> ast.DateLit:
         return ast.DateLit(str(tok), span=_token_span(tok, _State.path))
+
+
+_BUILDER = _ToAst()
