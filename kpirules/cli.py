@@ -18,7 +18,7 @@ from rich.console import Console
 from kpirules import __version__
 from kpirules.api import check_unit
 from kpirules.diagnostics import Diagnostic, Severity, SourceCache, render_text
-from kpirules.loader import discover, display_path, find_root, read_text
+from kpirules.loader import discover, display_path, find_root, policy_files, read_text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -193,17 +193,139 @@ def _kpi_files(paths: tuple[str, ...]) -> list[Path]:
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*.kpi")
-                if not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            found = policy_files(path)
             if not found:
                 raise click.UsageError(f"no .kpi files under {raw!r}")
             files.extend(found)
         else:
             raise click.UsageError(f"no such file or folder: {raw!r}")
     return files
+
+
+@main.command("eval")
+@click.argument("policy_path", metavar="POLICY")
+@click.option(
+    "--data",
+    "data_path",
+    required=True,
+    metavar="BINDING",
+    help="The data binding (data.yaml), or a folder with one file per source.",
+)
+@click.option("--period", help="Evaluate one period (e.g. 2026-Q1); default: all of them.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "csv", "xlsx"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of the terminal (required for xlsx).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Rows shown in the table.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date the staleness check compares with (default: today).",
+)
+def eval_command(
+    policy_path: str,
+    data_path: str,
+    period: str | None,
+    output_format: str,
+    output: str | None,
+    limit: int,
+    as_of,
+) -> None:
+    """Evaluate a policy against data: values, scores, ratings, payouts, actions."""
+    from kpirules.data import DataError
+    from kpirules.evaluate import EvaluationError, evaluate
+    from kpirules.export import write_csv, write_xlsx
+    from kpirules.present import print_results
+
+    if output_format == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs -o FILE.xlsx")
+    unit, policy, diagnostics = check_unit(policy_path)
+    if policy is None:
+        for diagnostic in diagnostics:
+            click.echo(render_text(diagnostic, unit.sources), err=True)
+        sys.exit(EXIT_FINDINGS)
+    console = Console(stderr=True)
+    try:
+        with _progress(console) as advance:
+            results = evaluate(
+                policy, data_path, period, as_of=as_of.date() if as_of else None, progress=advance
+            )
+    except DataError as exc:
+        for problem in exc.problems:
+            click.echo(f"kpirules: {problem}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    except EvaluationError as exc:
+        click.echo(f"kpirules: {exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    target = Path(output) if output else None
+    if output_format == "json":
+        _emit(results.to_json(), target)
+    elif output_format == "csv":
+        _emit(write_csv(results, None), target)
+    elif output_format == "xlsx":
+        write_xlsx(results, target)
+        click.echo(f"wrote {target}", err=True)
+    elif target is not None:
+        with target.open("w", encoding="utf-8") as handle:
+            print_results(results, Console(file=handle, width=160), limit)
+    else:
+        print_results(results, Console(), limit)
+    sys.exit(EXIT_FINDINGS if results.blocked else EXIT_CLEAN)
+
+
+def _emit(text: str, target: Path | None) -> None:
+    if target is None:
+        click.echo(text, nl=False)
+    else:
+        target.write_text(text, encoding="utf-8")
+
+
+class _progress:
+    """A progress bar on an interactive terminal; silent otherwise."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.bar = None
+
+    def __enter__(self):
+        if not self.console.is_terminal:
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("evaluating"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("evaluate", total=1)
+
+        def advance(done: int, total: int) -> None:
+            self.bar.update(task, completed=done, total=total)
+
+        return advance
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 @main.command()

@@ -70,8 +70,9 @@ class Calendar:
         """A period label of this cadence → ordinal; None if it is not one."""
         if self.cadence == "monthly" and (m := re.fullmatch(r"(\d{4})-(\d{2})", label)):
             month = int(m.group(2))
-            return self.ordinal_of_date(date(int(m.group(1)), month, 1)) if 1 <= month <= 12 \
-                else None
+            return (
+                self.ordinal_of_date(date(int(m.group(1)), month, 1)) if 1 <= month <= 12 else None
+            )
         if self.cadence == "quarterly" and (m := re.fullmatch(r"(\d{4})-Q([1-4])", label)):
             return (int(m.group(1)) * 12 + (int(m.group(2)) - 1) * 3) // 3
         if self.cadence == "yearly" and (m := re.fullmatch(r"FY(\d{4})", label)):

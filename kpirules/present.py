@@ -120,3 +120,96 @@ def print_summary(policy: model.Policy, console: Console, root: str = "") -> Non
     for rating in policy.ratings.values():
         levels = ", ".join(rating.labels)
         console.print(f"[bold]Rating {rating.label or rating.name}[/]: {levels}")
+
+
+def _money(value: float, currency: str | None) -> str:
+    return f"{value:,.2f}" + (f" {currency}" if currency else "")
+
+
+def print_results(results, console: Console, limit: int = 50) -> None:
+    """The evaluation as a rich table of people plus a summary."""
+    from kpirules.export import people_frame
+
+    policy = results.policy
+    currency = policy.header.currency if policy.header else None
+    if results.blocked:
+        console.print("[bold red]Data quality findings stopped the run.[/]")
+    else:
+        people = people_frame(results)
+        table = Table(title=f"{policy.name} — {', '.join(results.periods)}", title_justify="left")
+        for column, justify in (
+            ("subject", "left"),
+            ("name", "left"),
+            ("department", "left"),
+            ("period", "left"),
+            ("scorecard", "left"),
+            ("total", "right"),
+            ("rating", "left"),
+            ("payout", "right"),
+            ("actions", "right"),
+        ):
+            table.add_column(column, justify=justify, no_wrap=column in ("subject", "period"))
+        for row in people.head(limit).itertuples(index=False):
+            total = "—" if row.total != row.total else f"{row.total:.1f}"
+            table.add_row(
+                str(row.subject),
+                str(row.name or ""),
+                str(row.department or ""),
+                row.period,
+                row.scorecard,
+                total,
+                row.rating or f"[dim]{row.status}[/]",
+                _money(row.payout, None) if row.payout == row.payout else "—",
+                str(row.actions),
+            )
+        console.print(table)
+        if len(people) > limit:
+            console.print(
+                f"[dim]… {len(people) - limit} more rows; use --format csv or xlsx "
+                "for all of them[/]"
+            )
+        distribution = results.distribution()
+        if len(distribution):
+            dist = Table(title="Rating distribution", title_justify="left")
+            for column in ("scorecard", "period", "rating", "count", "share", "guidance"):
+                dist.add_column(column, justify="right" if column in ("count", "share") else "left")
+            for row in distribution.itertuples(index=False):
+                flag = " [bold red]outside guidance[/]" if row.outside_guidance else ""
+                dist.add_row(
+                    row.scorecard,
+                    row.period,
+                    row.rating,
+                    str(row.count),
+                    f"{row.share * 100:.0f}%",
+                    (row.guidance or "") + flag,
+                )
+            console.print(dist)
+    summary = results.summary()
+    evaluated, incomplete = summary["evaluated"], summary["incomplete"]
+    lines = [
+        f"scorecard-periods evaluated: {evaluated} of {evaluated + incomplete}"
+        f" ({incomplete} incomplete: data missing)",
+        f"payout total: {_money(summary['payout_total'], currency)}",
+        "actions: "
+        + (", ".join(f"{k} {v}" for k, v in summary["actions_by_kind"].items()) or "none"),
+        f"data-quality findings: {summary['data_quality_findings']}",
+    ]
+    if summary["notes"]:
+        lines.append(f"evaluation notes: {summary['notes']} (see JSON output)")
+    console.print("\n".join(lines))
+    if len(results.quality):
+        findings = Table(title="Data quality", title_justify="left")
+        for column in ("severity", "source", "row", "column", "check", "message"):
+            findings.add_column(column)
+        for row in results.quality.head(20).itertuples(index=False):
+            findings.add_row(
+                row.severity,
+                row.source,
+                "" if row.row != row.row or row.row is None else str(row.row),
+                str(row.column or ""),
+                row.check,
+                row.message,
+            )
+        console.print(findings)
+        if len(results.quality) > 20:
+            console.print(f"[dim]… {len(results.quality) - 20} more findings[/]")

@@ -1,0 +1,178 @@
+"""Where each source's data lives: a `data.yaml` binding, or a folder of files named after
+the sources. Resolves every path inside the project root and reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from kpirules import model
+from kpirules.check.expressions import suggest
+from kpirules.loader import confined, display_path, find_root
+from kpirules.resources import schema
+
+FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
+DEFAULT_EXTENSIONS = (".csv", ".xlsx", ".parquet")  # what a folder binding looks for
+BINDING_NAMES = ("data.yaml", "data.yml")  # a folder holding one of these uses it
+DEFAULT_ENCODING = "utf-8-sig"  # tolerates the BOM Excel writes into CSV exports
+MAX_BINDING_BYTES = 1024 * 1024
+
+
+class DataError(Exception):
+    """The data cannot be read at all: bad binding, missing or unreadable file."""
+
+    def __init__(self, problems: str | Iterable[str]):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One source's file, resolved, with the options the reader needs."""
+
+    source: str
+    path: Path
+    shown: str  # for messages: relative to the working directory when below it
+    format: str
+    sheet: str | None = None
+    encoding: str = DEFAULT_ENCODING
+    delimiter: str = ","
+    rename: dict[str, str] = field(default_factory=dict)
+
+
+def resolve(data: str | Path, policy: model.Policy) -> dict[str, FileSpec]:
+    """A binding file, or a folder (its data.yaml if any, else files named after sources)."""
+    path = Path(data)
+    if path.is_dir():
+        for name in BINDING_NAMES:
+            if (path / name).is_file():
+                return load_binding(path / name, policy)
+        return default_binding(path, policy)
+    if path.is_file():
+        return load_binding(path, policy)
+    raise DataError(f"{data}: no such file or folder")
+
+
+def load_binding(path: Path, policy: model.Policy) -> dict[str, FileSpec]:
+    shown = display_path(path)
+    document = _read_yaml(path, shown)
+    if document is None:
+        raise DataError(f"{shown}: the binding is empty; it needs `version: 1` and `sources:`")
+    errors = sorted(
+        Draft202012Validator(schema("binding.schema.json")).iter_errors(document),
+        key=lambda e: ([str(p) for p in e.absolute_path], e.message),
+    )
+    if errors:
+        raise DataError([f"{shown}: {_describe(e)}" for e in errors])
+    base, root = path.resolve().parent, find_root(path)
+    problems: list[str] = []
+    specs: dict[str, FileSpec] = {}
+    entries: dict = document["sources"]
+    for name, entry in sorted(entries.items()):
+        where = f"{shown}: sources.{name}"
+        if name not in policy.sources:
+            hint = suggest(name, policy.sources) or "declared: " + ", ".join(policy.sources)
+            problems.append(f"{where}: the policy declares no source '{name}' ({hint})")
+            continue
+        spec = _entry(name, entry, base, root, where, problems)
+        if spec is not None:
+            specs[name] = spec
+    for name in policy.sources:
+        if name not in entries:
+            problems.append(f"{shown}: source '{name}' has no entry under 'sources'")
+    if problems:
+        raise DataError(problems)
+    return specs
+
+
+def default_binding(folder: Path, policy: model.Policy) -> dict[str, FileSpec]:
+    """Each source reads `<folder>/<source>.csv|.xlsx|.parquet`; exactly one must exist."""
+    root = find_root(folder)
+    shown = display_path(folder)
+    problems: list[str] = []
+    specs: dict[str, FileSpec] = {}
+    for name in policy.sources:
+        found = [name + ext for ext in DEFAULT_EXTENSIONS if (folder / (name + ext)).is_file()]
+        if not found:
+            wanted = ", ".join(name + ext for ext in DEFAULT_EXTENSIONS)
+            problems.append(f"{shown}: no data for source '{name}' (looked for {wanted})")
+        elif len(found) > 1:
+            problems.append(
+                f"{shown}: several files for source '{name}': {', '.join(found)}; "
+                "keep one, or write a data.yaml binding"
+            )
+        else:
+            target, problem = confined(found[0], folder.resolve(), root)
+            if problem:
+                problems.append(f"{shown}/{found[0]}: {problem.message}")
+                continue
+            specs[name] = FileSpec(name, target, display_path(target), FORMATS[target.suffix])
+    if problems:
+        raise DataError(problems)
+    return specs
+
+
+def _read_yaml(path: Path, shown: str) -> object:
+    try:
+        if path.stat().st_size > MAX_BINDING_BYTES:
+            raise DataError(f"{shown}: a binding file is limited to 1 MB")
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{shown}: cannot read the binding: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DataError(f"{shown}: not valid YAML{where}: {problem}") from None
+
+
+def _describe(error) -> str:
+    """A schema error as `sources.orders: 'path' is a required property`."""
+    location = ".".join(str(part) for part in error.absolute_path)
+    return f"{location}: {error.message}" if location else error.message
+
+
+def _entry(
+    name: str, entry: dict, base: Path, root: Path, where: str, problems: list[str]
+) -> FileSpec | None:
+    raw_path: str = entry["path"]
+    target, problem = confined(raw_path, base, root)
+    if problem:
+        problems.append(f"{where}: {problem.message} ({display_path(root)})")
+        return None
+    fmt = entry.get("format") or FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        problems.append(
+            f"{where}: cannot tell the format of {raw_path!r} from its extension; "
+            "add `format: csv`, `format: xlsx` or `format: parquet`"
+        )
+        return None
+    for option, only in (("sheet", "xlsx"), ("encoding", "csv"), ("delimiter", "csv")):
+        if option in entry and fmt != only:
+            problems.append(f"{where}: '{option}' applies to {only} files only, not {fmt}")
+    encoding = entry.get("encoding", DEFAULT_ENCODING)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        problems.append(f"{where}: unknown encoding {encoding!r}")
+    if not target.is_file():
+        problems.append(f"{where}: file not found: {display_path(target)}")
+        return None
+    return FileSpec(
+        name,
+        target,
+        display_path(target),
+        fmt,
+        sheet=entry.get("sheet"),
+        encoding=encoding,
+        delimiter=entry.get("delimiter", ","),
+        rename=dict(entry.get("rename", {})),
+    )

@@ -1,0 +1,534 @@
+"""Data quality before scoring: type every cell, check keys, subjects, ranges and
+freshness, and account for every row — used, or excluded for the first check it fails.
+
+Everything is vectorised over columns; the result does not depend on the order of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from kpirules import model
+from kpirules.check.expressions import suggest
+from kpirules.data.readers import ROW, RawTable
+from kpirules.periods import Calendar
+
+CHECKS = (
+    "missing_column",
+    "extra_column",
+    "type_mismatch",
+    "null_value",
+    "not_allowed",
+    "null_key",
+    "duplicate_key",
+    "unknown_subject",
+    "out_of_range",
+    "stale",
+)
+# A row failing several checks is counted once, under the first of these.
+EXCLUSIONS = (
+    "null_key",
+    "type_mismatch",
+    "null_value",
+    "not_allowed",
+    "duplicate_key",
+    "unknown_subject",
+    "out_of_range",
+)
+DEFAULT_LEVELS = {check: "warning" for check in CHECKS} | {"missing_column": "error"}
+DEFAULT_STALE_DAYS = Decimal(7)
+FINDING_COLUMNS = ("source", "file", "row", "column", "check", "severity", "message")
+ACCOUNTING_COLUMNS = ("source", "file", "rows_read", "rows_used", "rows_excluded", *EXCLUSIONS)
+
+BOOL_WORDS = {
+    **dict.fromkeys(("true", "yes", "y", "1", "是"), True),
+    **dict.fromkeys(("false", "no", "n", "0", "否"), False),
+}
+THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"  # 1,234,567.5 — never a decimal comma
+DATE_TIME = r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+DATE_LIMITS = (pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-11"))  # datetime64[ns] range
+SHOWN = 60  # characters of a bad cell quoted in a message
+Message = str | Callable[[np.ndarray], pd.Series]  # a builder runs on the flagged rows only
+TYPE_WORDS = {
+    "number": "a number",
+    "integer": "a whole number",
+    "money": "an amount (a plain number such as 1234.50)",
+    "percent": "a percentage (30% or 0.3)",
+    "bool": "yes or no (true/false, yes/no, y/n, 1/0, 是/否)",
+    "date": "a date (YYYY-MM-DD)",
+    "days": "a number of days",
+    "hours": "a number of hours",
+    "minutes": "a number of minutes",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    source: str
+    file: str
+    row: int | None
+    column: str | None
+    check: str
+    severity: str
+    message: str
+
+
+@dataclass
+class LoadedData:
+    frames: dict[str, pd.DataFrame]  # typed; excluded rows removed; declared columns + _row
+    findings: pd.DataFrame  # FINDING_COLUMNS, sorted by source, row, column, check
+    accounting: pd.DataFrame  # ACCOUNTING_COLUMNS, one row per source
+    files: dict[str, str]  # source → file as shown to the user
+    blocked: bool  # some finding is an error: do not score
+
+    def finding_list(self) -> list[Finding]:
+        return [
+            Finding(**{**r, "row": None if pd.isna(r["row"]) else int(r["row"])})
+            for r in self.findings.to_dict("records")
+        ]
+
+
+# ------------------------------------------------------------------ typing
+
+
+@dataclass(frozen=True)
+class Typed:
+    values: pd.Series  # in the column's dtype; missing where empty or bad
+    text: pd.Series  # the cell as trimmed text, for messages
+    empty: pd.Series  # bool: nothing in the cell
+    bad: pd.Series  # bool: something in the cell that is not of the type
+
+
+def coerce(raw: pd.Series, type_name: str) -> Typed:
+    """A raw column → the declared type. A mismatch is a non-empty cell that became missing."""
+    text = as_text(raw)
+    empty = text.fillna("").eq("").astype(bool)
+    if type_name == "text":
+        values = text.astype(object).where(~empty, None)
+    elif type_name == "bool":
+        values = _bools(raw, text)
+    elif type_name == "date":
+        values = _dates(raw, text)
+    else:
+        values = _numbers(raw, text, type_name)
+    bad = (~empty & values.isna()).astype(bool)
+    return Typed(values, text, empty, bad)
+
+
+def as_text(raw: pd.Series) -> pd.Series:
+    """Cells as trimmed text; whole floats print as integers (an ID 1001 stored as 1001.0)."""
+    if raw.dtype.kind == "f":
+        whole = ((raw % 1 == 0) & (raw.abs() < 2**53)).fillna(False).astype(bool)
+        ints = raw.where(whole).astype("Int64").astype("string")
+        text = ints.where(whole, raw.astype("string"))
+    else:
+        text = raw.astype("string")
+    return text.str.strip()
+
+
+def _numbers(raw: pd.Series, text: pd.Series, type_name: str) -> pd.Series:
+    if raw.dtype.kind in "iuf":  # typed cells (Parquet, DataFrame): already numbers
+        values = pd.Series(raw.to_numpy(dtype="float64", na_value=np.nan), index=raw.index)
+    else:
+        percent = _flag(text.str.endswith("%")) if type_name == "percent" else None
+        body = text if percent is None else text.str.slice(0, -1).str.strip().where(percent, text)
+        commas = _flag(body.str.contains(",", regex=False))
+        grouped = _flag(body.str.fullmatch(THOUSANDS))
+        cleaned = body.str.replace(",", "", regex=False).where(~commas | grouped)
+        parsed = pd.to_numeric(cleaned, errors="coerce")
+        values = pd.Series(parsed.to_numpy(dtype="float64", na_value=np.nan), index=raw.index)
+        if percent is not None:
+            values = values.where(~percent, values / 100)
+    values = values.where(np.isfinite(values))
+    if type_name == "integer":
+        values = values.where(values % 1 == 0)
+    return values
+
+
+def _bools(raw: pd.Series, text: pd.Series) -> pd.Series:
+    if raw.dtype.kind == "b":
+        return raw.astype("boolean")
+    return text.str.lower().map(BOOL_WORDS).astype("boolean")
+
+
+def _dates(raw: pd.Series, text: pd.Series) -> pd.Series:
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        raw = raw.dt.tz_localize(None)  # keep the wall-clock date the file shows
+    if raw.dtype.kind == "M":
+        values = raw
+    else:
+        values = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        # Excel date cells and datetimes read as `YYYY-MM-DD HH:MM[:SS]`.
+        timed = _flag(text.str.fullmatch(DATE_TIME)) & values.isna()
+        if timed.any():
+            later = pd.to_datetime(text.where(timed), format="ISO8601", errors="coerce")
+            values = values.where(~timed, later)
+    values = values.dt.normalize()
+    inside = (values >= DATE_LIMITS[0]) & (values <= DATE_LIMITS[1])
+    return values.where(inside).astype("datetime64[ns]")
+
+
+def _flag(mask: pd.Series) -> pd.Series:
+    return mask.fillna(False).astype(bool)
+
+
+def _quote(text: pd.Series) -> pd.Series:
+    return "'" + text.str.slice(0, SHOWN) + "'"
+
+
+# ------------------------------------------------------------------ checks
+
+
+@dataclass
+class _Context:
+    levels: dict[str, str]
+    effective: tuple[pd.Timestamp | None, pd.Timestamp | None]
+    roster: model.Source | None
+    roster_all: pd.Series | None = None  # typed keys of every roster row
+    roster_used: pd.Series | None = None  # … of the rows kept
+
+
+@dataclass
+class _Outcome:
+    frame: pd.DataFrame
+    findings: list[dict]
+    reasons: pd.Series  # per input row: the exclusion reason, "" when used
+
+
+class _SourceCheck:
+    def __init__(self, spec: model.Source, table: RawTable, ctx: _Context):
+        self.spec, self.table, self.ctx = spec, table, ctx
+        self.raw = table.frame.reset_index(drop=True)
+        self.rows = self.raw[ROW]
+        self.findings: list[dict] = []  # column → array, joined into one frame at the end
+        self.fails = {reason: pd.Series(False, index=self.raw.index) for reason in EXCLUSIONS}
+        self.typed: dict[str, Typed] = {}
+
+    def run(self) -> _Outcome:
+        self.check_columns()
+        identity = _identity_columns(self.spec)
+        for name, column in self.spec.columns.items():
+            if name in self.raw.columns:
+                self.check_cells(column, identity.get(name))
+        self.check_duplicates()
+        self.check_subjects()
+        self.check_range()
+        reasons = pd.Series(
+            np.select([m.to_numpy() for m in self.fails.values()], EXCLUSIONS, default=""),
+            index=self.raw.index,
+        )
+        used = (reasons == "").to_numpy()
+        frame = pd.DataFrame({name: typed.values for name, typed in self.typed.items()})
+        frame[ROW] = self.rows.astype("int64")
+        return _Outcome(frame[used].reset_index(drop=True), self.findings, reasons)
+
+    def flag(self, check: str, mask: pd.Series, column: str | None, message: Message) -> None:
+        """Exclude the rows in `mask`; `message` is text, or builds it for those rows only."""
+        self.fails[check] |= mask
+        if not mask.any():
+            return
+        pick = mask.to_numpy(dtype=bool)
+        text = message if isinstance(message, str) else message(pick).astype(object).to_numpy()
+        rows = self.rows[pick].to_numpy().astype(object)
+        self.findings.append(_part(self.table, rows, column, check, text))
+
+    def note(self, check: str, column: str | None, message: str) -> None:
+        """A finding about the whole source: no row, nothing excluded."""
+        self.findings.append(_source_finding(self.table, check, column, message))
+
+    def check_columns(self) -> None:
+        present = [c for c in self.raw.columns if c != ROW]
+        extra = [c for c in present if c not in self.spec.columns]
+        for name, column in self.spec.columns.items():
+            if name not in present:
+                hint = suggest(name, extra)
+                self.note(
+                    "missing_column",
+                    name,
+                    f"declared column '{name}' ({column.type}) is not in the data"
+                    + (f"; {hint} (rename it in the binding)" if hint else ""),
+                )
+        for name in extra:
+            self.note(
+                "extra_column",
+                name,
+                f"column '{name}' is not declared in source '{self.spec.name}'; it is left out",
+            )
+
+    def check_cells(self, column: model.Column, role: str | None) -> None:
+        name = column.name
+        typed = coerce(self.raw[name], column.type)
+        self.typed[name] = typed
+        word = TYPE_WORDS.get(column.type, column.type)
+        self.flag(
+            "type_mismatch",
+            typed.bad,
+            name,
+            lambda pick: f"{name}: " + _quote(typed.text[pick]) + f" is not {word}",
+        )
+        if role is not None:
+            self.flag("null_key", typed.empty, name, f"the {role} column '{name}' is empty")
+        elif column.required:
+            self.flag("null_value", typed.empty, name, f"required column '{name}' is empty")
+        if column.allowed is not None:
+            outside = typed.values.notna() & ~_allowed(typed.values, column)
+            listed = ", ".join(_literal(v, column.type) for v in column.allowed)
+            self.flag(
+                "not_allowed",
+                _flag(outside),
+                name,
+                lambda pick: f"{name}: " + _quote(typed.text[pick]) + f" is not one of {listed}",
+            )
+
+    def check_duplicates(self) -> None:
+        key = self.spec.key
+        if key not in self.typed:
+            return
+        values = self.typed[key].values
+        known = values.notna().to_numpy()
+        groups = self.rows[known].groupby(values[known].to_numpy())
+        count = groups.transform("size").reindex(self.raw.index, fill_value=0)
+        first = groups.transform("min").reindex(self.raw.index, fill_value=0)
+        text = self.typed[key].text
+
+        def message(pick: np.ndarray) -> pd.Series:
+            return (
+                f"{key} "
+                + _quote(text[pick])
+                + " is on "
+                + count[pick].astype("string")
+                + " rows (first on row "
+                + first[pick].astype("string")
+                + "); all of them are left out"
+            )
+
+        self.flag("duplicate_key", count > 1, key, message)
+
+    def check_subjects(self) -> None:
+        subject, ctx = self.spec.subject, self.ctx
+        if self.spec.is_roster or subject not in self.typed or ctx.roster_used is None:
+            return
+        values = self.typed[subject].values
+        same = ctx.roster.columns[ctx.roster.key].type == self.spec.columns[subject].type
+        mine = values if same else as_text(values)
+        used = ctx.roster_used if same else as_text(ctx.roster_used)
+        everyone = ctx.roster_all if same else as_text(ctx.roster_all)
+        unknown = _flag(values.notna() & ~mine.isin(used))
+        excluded = mine.isin(everyone)
+        text, roster = self.typed[subject].text, ctx.roster.name
+
+        def message(pick: np.ndarray) -> pd.Series:
+            shown = f"{subject} " + _quote(text[pick])
+            left_out = shown + f" is on a row of '{roster}' that was left out"
+            return left_out.where(excluded[pick], shown + f" is not in the roster '{roster}'")
+
+        self.flag("unknown_subject", unknown, subject, message)
+
+    def check_range(self) -> None:
+        time = self.spec.time
+        start, end = self.ctx.effective
+        if self.spec.is_roster or time not in self.typed or (start is None and end is None):
+            return
+        values = self.typed[time].values
+        outside = pd.Series(False, index=values.index)
+        if start is not None:
+            outside |= _flag(values < start)
+        if end is not None:
+            outside |= _flag(values > end)
+        span = f"{_day(start) if start else '…'} to {_day(end) if end else '…'}"
+        self.flag(
+            "out_of_range",
+            outside,
+            time,
+            lambda pick: (
+                f"{time} "
+                + values[pick].dt.strftime("%Y-%m-%d")
+                + f" is outside the effective range {span}"
+            ),
+        )
+
+
+def check_data(
+    policy: model.Policy,
+    tables: dict[str, RawTable],
+    calendar: Calendar,
+    *,
+    as_of: date | None = None,
+    periods: list[int] | None = None,
+) -> LoadedData:
+    """Type and check the raw tables given (the roster first: others check subjects in it)."""
+    header = policy.header
+    levels = levels_of(policy)
+    effective = (
+        _timestamp(header.effective_start) if header else None,
+        _timestamp(header.effective_end) if header else None,
+    )
+    ctx = _Context(levels, effective, policy.roster)
+    names = sorted(tables, key=lambda n: (not policy.sources[n].is_roster, n))
+    frames: dict[str, pd.DataFrame] = {}
+    parts: list[dict] = []
+    accounts: list[dict] = []
+    for name in names:
+        spec, table = policy.sources[name], tables[name]
+        outcome = _SourceCheck(spec, table, ctx).run()
+        if spec.is_roster and spec.key in outcome.frame:
+            ctx.roster_used = outcome.frame[spec.key].dropna()
+            ctx.roster_all = _all_keys(spec, table)
+        frames[name] = outcome.frame
+        parts.extend(outcome.findings)
+        accounts.append(_account(table, outcome.reasons))
+    reference = reference_date(policy, calendar, as_of or date.today(), periods)
+    stale_days = Decimal(levels.get("stale_after", DEFAULT_STALE_DAYS))
+    for name in names:
+        spec = policy.sources[name]
+        if not spec.is_roster and spec.time in frames[name]:
+            found = _stale(tables[name], frames[name][spec.time], spec.time, reference, stale_days)
+            parts.extend(found)
+    findings = _findings_frame(parts, levels)
+    accounting = pd.DataFrame(accounts, columns=list(ACCOUNTING_COLUMNS))
+    return LoadedData(
+        frames=frames,
+        findings=findings,
+        accounting=accounting,
+        files={name: tables[name].file for name in names},
+        blocked=bool((findings["severity"] == "error").any()),
+    )
+
+
+def levels_of(policy: model.Policy) -> dict[str, str]:
+    """Severity per check (and `stale_after`): the defaults, then the policy's settings."""
+    settings = policy.header.data_quality if policy.header else {}
+    return {**DEFAULT_LEVELS, **settings}
+
+
+def reference_date(
+    policy: model.Policy, calendar: Calendar, as_of: date, periods: list[int] | None
+) -> date:
+    """Freshness is judged at the end of the latest period evaluated, or at `as_of` if earlier.
+    Without periods the latest is the one the policy's effective range ends in."""
+    ends = [as_of]
+    if periods:
+        ends.append(calendar.end(max(periods)))
+    elif policy.header and policy.header.effective_end:
+        ends.append(date.fromisoformat(policy.header.effective_end))
+    return min(ends)
+
+
+def _stale(
+    table: RawTable, times: pd.Series, column: str, reference: date, days: Decimal
+) -> list[dict]:
+    latest = times.max()
+    if pd.isna(latest):
+        message = f"no usable rows with a {column}; cannot tell whether the data is current"
+        return [_source_finding(table, "stale", column, message)]
+    gap = (pd.Timestamp(reference) - latest).days
+    if gap <= days:
+        return []
+    message = (
+        f"the latest {column} is {_day(latest)}, {gap} days before {reference.isoformat()}; "
+        f"data older than {days.normalize():f} days is stale"
+    )
+    return [_source_finding(table, "stale", column, message)]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _identity_columns(spec: model.Source) -> dict[str, str]:
+    """Columns that say whose row and when: empty ones make the row unusable (null_key)."""
+    roles = ("key",) if spec.is_roster else ("key", "subject", "time")
+    found: dict[str, str] = {}
+    for role in roles:
+        column = spec.roles.get(role)
+        if column and column not in found:
+            found[column] = role
+    return found
+
+
+def _allowed(values: pd.Series, column: model.Column) -> pd.Series:
+    allowed = list(column.allowed or ())
+    if column.type == "bool":
+        return values.isin([bool(v) for v in allowed if isinstance(v, bool)])
+    if column.type == "text":
+        return values.isin([str(v) for v in allowed])
+    # Numbers compared after rounding, so 15% parsed from "15%" equals the literal 15%.
+    wanted = np.round([float(v) for v in allowed if not isinstance(v, (str, bool))], 9)
+    return pd.Series(np.round(values.to_numpy(dtype="float64"), 9), index=values.index).isin(wanted)
+
+
+def _literal(value, type_name: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value + '"'
+    if type_name == "percent":
+        return f"{(Decimal(value) * 100).normalize():f}%"
+    return f"{Decimal(value).normalize():f}"
+
+
+def _all_keys(spec: model.Source, table: RawTable) -> pd.Series:
+    key = spec.key
+    if key not in table.frame.columns:
+        return pd.Series([], dtype=object)
+    return coerce(table.frame[key], spec.columns[key].type).values.dropna()
+
+
+def _account(table: RawTable, reasons: pd.Series) -> dict:
+    counts = reasons.value_counts()
+    row = {
+        "source": table.source,
+        "file": table.file,
+        "rows_read": len(reasons),
+        "rows_used": int((reasons == "").sum()),
+        "rows_excluded": int((reasons != "").sum()),
+    }
+    return row | {reason: int(counts.get(reason, 0)) for reason in EXCLUSIONS}
+
+
+def _source_finding(table: RawTable, check: str, column: str | None, message: str) -> dict:
+    return _part(table, np.array([None], dtype=object), column, check, message)
+
+
+def _part(table: RawTable, rows: np.ndarray, column: str | None, check: str, messages) -> dict:
+    """Findings as columns of arrays: one frame is built from all of them, once."""
+    size = len(rows)
+    return {
+        "source": np.full(size, table.source, dtype=object),
+        "file": np.full(size, table.file, dtype=object),
+        "row": rows,
+        "column": np.full(size, column, dtype=object),
+        "check": np.full(size, check, dtype=object),
+        "message": np.full(size, messages, dtype=object)
+        if isinstance(messages, str)
+        else np.asarray(messages, dtype=object),
+    }
+
+
+def _findings_frame(parts: list[dict], levels: dict[str, str]) -> pd.DataFrame:
+    columns = [c for c in FINDING_COLUMNS if c != "severity"]
+    joined = {
+        c: np.concatenate([p[c] for p in parts]) if parts else np.array([], dtype=object)
+        for c in columns
+    }
+    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in joined.items()})
+    frame["row"] = pd.array(joined["row"], dtype="Int64")
+    frame["severity"] = frame["check"].map(levels).astype(object)
+    frame = frame[frame["severity"] != "ignore"]
+    frame = frame.sort_values(
+        ["source", "row", "column", "check", "message"], na_position="first", kind="stable"
+    )
+    return frame[list(FINDING_COLUMNS)].reset_index(drop=True)
+
+
+def _timestamp(text: str | None) -> pd.Timestamp | None:
+    return pd.Timestamp(text) if text else None
+
+
+def _day(value) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")

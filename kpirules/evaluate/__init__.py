@@ -1,0 +1,262 @@
+"""Evaluate a checked policy against data: indicator values, scores, totals, ratings,
+payouts, actions and goal attainment, for every subject and period at once."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from kpirules import model
+from kpirules.evaluate.cascade import goal_attainment, objective_attainment
+from kpirules.evaluate.expressions import Evaluator, Level, Notes, _holds, minutes_per
+from kpirules.evaluate.outcomes import fire_actions, level_tester, payouts
+from kpirules.evaluate.scoring import DECIMALS, apply_limits, entry_score, weighted_total
+from kpirules.periods import Calendar
+from kpirules.plan import IndicatorStep, build
+from kpirules.results import Results
+
+
+class EvaluationError(Exception):
+    """The evaluation cannot start (e.g. a period outside the policy's range)."""
+
+
+def calendar_of(policy: model.Policy) -> Calendar:
+    header = policy.header
+    if header is None:
+        return Calendar()
+    return Calendar(header.cadence, header.fiscal_year_start)
+
+
+def periods_of(policy: model.Policy, calendar: Calendar, frames: dict, period: str | None):
+    """All periods of the effective range (or of the data, if the policy has none), up to
+    and including `period` when one is asked for. Returns (periods, reported periods)."""
+    header = policy.header
+    if header and header.effective_start and header.effective_end:
+        first = date.fromisoformat(header.effective_start)
+        last = date.fromisoformat(header.effective_end)
+    else:
+        dates = [
+            frames[s.name][s.time].dropna()
+            for s in policy.sources.values()
+            if s.time and s.name in frames and len(frames[s.name])
+        ]
+        dates = pd.concat(dates) if dates else pd.Series(dtype="datetime64[ns]")
+        if dates.empty:
+            raise EvaluationError("the policy has no effective range and the data no dates")
+        first, last = dates.min().date(), dates.max().date()
+    periods = calendar.between(first, last)
+    if period is None:
+        return periods, periods
+    wanted = calendar.parse(period)
+    if wanted is None:
+        raise EvaluationError(f"{period!r} is not a {calendar.cadence} period")
+    if wanted not in periods:
+        labels = f"{calendar.label(periods[0])} to {calendar.label(periods[-1])}"
+        raise EvaluationError(f"period {period} is outside the policy's range ({labels})")
+    return [p for p in periods if p <= wanted], [wanted]
+
+
+def compute_indicator(evaluator: Evaluator, step: IndicatorStep) -> None:
+    """Evaluate one indicator on the evaluator's grid, in the indicator's own unit."""
+    indicator = evaluator.policy.indicators[step.name]
+    evaluator.where = f"indicator {step.name}"
+    index = evaluator.level.index
+
+    def once() -> pd.Series:
+        value = evaluator.grid(step.formula)
+        if not isinstance(value, pd.Series):
+            value = pd.Series(value, index=index, dtype="float64")
+        value = value.astype("float64") / minutes_per(indicator.dim)
+        return value.replace([np.inf, -np.inf], np.nan).round(DECIMALS)
+
+    if not step.lags_itself:
+        evaluator.values[step.name] = once()
+        return
+    # previous(self): each period needs the one before, so go period by period.
+    evaluator.values[step.name] = pd.Series(np.nan, index=index)
+    periods = index.get_level_values("period")
+    for period in evaluator.level.periods:
+        current = once()
+        evaluator.values[step.name] = evaluator.values[step.name].where(periods != period, current)
+
+
+def evaluate(
+    policy: model.Policy,
+    data,
+    period: str | None = None,
+    *,
+    as_of: date | None = None,
+    progress=None,
+) -> Results:
+    """Evaluate `policy` (a checked model) against `data` (a binding file, a folder, or a
+    mapping of source name → DataFrame). `progress(step, total)` is called as work is done."""
+    from kpirules.data import load_data
+
+    calendar = calendar_of(policy)
+    loaded = load_data(policy, data, as_of=as_of)
+    results = Results.empty(policy, loaded)
+    if loaded.blocked:
+        return results
+    frames = loaded.frames
+    periods, reported = periods_of(policy, calendar, frames, period)
+    results.periods = [calendar.label(p) for p in reported]
+    roster = policy.roster
+    if roster is None:
+        raise EvaluationError("the policy declares no roster to evaluate")
+    subjects = frames[roster.name][roster.key]
+    level = Level("subject", pd.Series(subjects.to_numpy(), index=subjects.to_numpy()), periods)
+    notes = Notes()
+    evaluator = Evaluator(policy, frames, calendar, level, notes)
+    plan = build(policy)
+    total_steps = len(plan.steps) + len(policy.scorecards) + 1
+    for done, step in enumerate(plan.steps, 1):
+        compute_indicator(evaluator, step)
+        if progress:
+            progress(done, total_steps)
+
+    parts = _score_scorecards(policy, evaluator, calendar, progress, len(plan.steps), total_steps)
+    goals = goal_attainment(policy, plan, frames, calendar, periods, notes, compute_indicator)
+    results.fill(
+        calendar=calendar,
+        reported=reported,
+        indicators=evaluator.values,
+        notes=notes,
+        goals=goals,
+        objectives=objective_attainment(policy, goals),
+        roster=frames[roster.name],
+        **parts,
+    )
+    if progress:
+        progress(total_steps, total_steps)
+    return results
+
+
+def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps) -> dict:
+    from kpirules.formatter import format_expr
+
+    index = evaluator.level.index
+    roster_frame = evaluator.frames[policy.roster.name]
+    scores, totals, pays, actions = [], [], [], []
+    for number, card in enumerate(policy.scorecards.values(), 1):
+        members = _members(card, evaluator, roster_frame)
+        member_rows = members.reindex(index.get_level_values("key"), fill_value=False).to_numpy()
+        by_indicator = {}
+        for entry in card.entries:
+            values = evaluator.values[entry.indicator]
+            score, unmatched = entry_score(values, entry, policy.indicators[entry.indicator])
+            evaluator.notes.add(
+                f"scorecard {card.name}: {entry.indicator}",
+                "value matched no band (score is missing)",
+                unmatched,
+            )
+            by_indicator[entry.indicator] = score
+        frame = pd.DataFrame(by_indicator, index=index)
+        total, status, weights = weighted_total(frame, card)
+        tester = level_tester(policy, card, evaluator)
+        env = {"score": total, "level_test": tester}
+        for gate in card.gates:
+            failed = ~_holds(evaluator.grid(gate.condition, env))
+            if gate.effect == "cap":
+                total = total.where(~failed, np.minimum(total, float(gate.value)))
+            else:
+                total = total.where(~failed, float(gate.value))
+            status = status.where(~(failed & total.notna()), status + ", gate failed")
+        total = apply_limits(total, card).round(DECIMALS)
+        rating = _rate(policy.ratings.get(card.rating), total, evaluator)
+        env = {"score": total, "rating": rating, "level_test": tester}
+        for entry in card.entries:
+            scores.append(
+                pd.DataFrame(
+                    {
+                        "scorecard": card.name,
+                        "indicator": entry.indicator,
+                        "value": evaluator.values[entry.indicator],
+                        "score": frame[entry.indicator],
+                        "weight": float(entry.weight),
+                        "effective_weight": weights[entry.indicator],
+                        "contribution": (frame[entry.indicator] * weights[entry.indicator]).round(
+                            DECIMALS
+                        ),
+                    },
+                    index=index,
+                )[member_rows]
+            )
+        totals.append(
+            pd.DataFrame(
+                {"scorecard": card.name, "total": total, "rating": rating, "status": status},
+                index=index,
+            )[member_rows]
+        )
+        for incentive in policy.incentives.values():
+            if card.name not in incentive.scorecards:
+                continue
+            paid = payouts(
+                incentive,
+                card,
+                evaluator,
+                env,
+                members.reindex(index.get_level_values("key"), fill_value=False).set_axis(index),
+                policy.header,
+                calendar,
+            )
+            pays.append(paid.assign(incentive=incentive.name, scorecard=card.name))
+            actions += fire_actions(
+                incentive.actions,
+                f"incentive {incentive.name}",
+                card,
+                evaluator,
+                env,
+                pd.Series(member_rows, index=index),
+                calendar,
+                format_expr,
+            )
+        for improvement in policy.improvements:
+            if card.name in improvement.scorecards:
+                origin = f"improvement {improvement.name}" if improvement.name else "improvement"
+                actions += fire_actions(
+                    improvement.actions,
+                    origin,
+                    card,
+                    evaluator,
+                    env,
+                    pd.Series(member_rows, index=index),
+                    calendar,
+                    format_expr,
+                )
+        if progress:
+            progress(offset + number, total_steps)
+    return {"scores": scores, "totals": totals, "payouts": pays, "actions": actions}
+
+
+def _members(card: model.Scorecard, evaluator: Evaluator, roster_frame: pd.DataFrame) -> pd.Series:
+    """Who the scorecard applies to: subject id → bool."""
+    keys = roster_frame[evaluator.roster.key].to_numpy()
+    if card.where is None:
+        return pd.Series(True, index=keys)
+    held = _holds(evaluator.row(card.where, roster_frame, evaluator.roster.name))
+    if not isinstance(held, pd.Series):
+        return pd.Series(bool(held), index=keys)
+    return pd.Series(held.to_numpy(), index=keys)
+
+
+def _rate(rating: model.Rating | None, total: pd.Series, evaluator: Evaluator) -> pd.Series:
+    if rating is None:
+        return pd.Series(None, index=total.index, dtype=object)
+    conditions, labels = [], []
+    default = None
+    for level in rating.levels:
+        if level.condition is None:
+            default = level.label
+            continue
+        conditions.append(_holds(evaluator.grid(level.condition, {"score": total})).to_numpy())
+        labels.append(level.label)
+    chosen = (
+        np.select(conditions, labels, default=default or "")
+        if conditions
+        else np.full(len(total), default or "", dtype=object)
+    )
+    result = pd.Series(chosen, index=total.index, dtype=object)
+    result[(result == "") | total.isna()] = None
+    return result

@@ -1,0 +1,120 @@
+"""Goal attainment: each goal's indicator evaluated at its owner's level (a department,
+the company) with the same formulas, compared with the goal's target; objectives average
+the attainment of the goals under them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kpirules import model
+from kpirules.evaluate.expressions import Evaluator, Level, Notes, _compare
+from kpirules.periods import Calendar
+from kpirules.plan import Plan
+
+
+def goal_attainment(
+    policy: model.Policy,
+    plan: Plan,
+    frames: dict[str, pd.DataFrame],
+    calendar: Calendar,
+    periods: list[int],
+    notes: Notes,
+    compute,
+) -> pd.DataFrame:
+    roster = policy.roster
+    rows = []
+    levels: dict[str, Evaluator] = {}
+    for goal in policy.goals.values():
+        if goal.target is None or roster is None:
+            continue
+        level_name = goal.owner_level
+        if level_name not in levels:
+            subjects = frames[roster.name][roster.key]
+            if level_name == "company":
+                keys = pd.Series("company", index=subjects.to_numpy())
+            else:
+                column = roster.roles.get(level_name, level_name)
+                keys = pd.Series(frames[roster.name][column].to_numpy(), index=subjects.to_numpy())
+            evaluator = Evaluator(policy, frames, calendar, Level(level_name, keys, periods), notes)
+            for step in plan.steps:  # every indicator at this level, dependencies first
+                compute(evaluator, step)
+            levels[level_name] = evaluator
+        evaluator = levels[level_name]
+        target = goal.target
+        values = evaluator.values[target.indicator]
+        owner = goal.owner_value if level_name != "company" else "company"
+        if owner not in values.index.get_level_values("key"):
+            notes.add(f"goal {goal.name}", f"no one in {level_name} {owner!r}", 1)
+            continue
+        series = values.xs(owner, level="key")
+        indicator = policy.indicators[target.indicator]
+        goal_value = float(target.value)
+        met = _compare(target.op, series, goal_value)
+        if indicator.better == "lower":
+            attainment = goal_value / series.where(series != 0)
+        elif indicator.better == "closer":
+            attainment = 1 - (series - goal_value).abs() / abs(goal_value or 1)
+        else:
+            attainment = series / goal_value if goal_value else series.where(series < 0, 1.0)
+        deadline = calendar.parse(goal.deadline) if goal.deadline else None
+        for period, value in series.items():
+            rows.append(
+                {
+                    "goal": goal.name,
+                    "period": int(period),
+                    "owner_level": level_name,
+                    "owner": owner,
+                    "indicator": target.indicator,
+                    "value": value,
+                    "op": target.op,
+                    "target": goal_value,
+                    "met": None if pd.isna(met[period]) else bool(met[period]),
+                    "attainment": attainment[period],
+                    "due": deadline is not None and int(period) >= deadline,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "goal",
+            "period",
+            "owner_level",
+            "owner",
+            "indicator",
+            "value",
+            "op",
+            "target",
+            "met",
+            "attainment",
+            "due",
+        ],
+    )
+
+
+def objective_attainment(policy: model.Policy, goals: pd.DataFrame) -> pd.DataFrame:
+    """Mean attainment (each goal capped at 100%) of the goals that support an objective,
+    directly or through other goals."""
+    parents = {g.name: g.supports for g in policy.goals.values()}
+
+    def objectives_of(goal: str, seen: frozenset = frozenset()) -> set[str]:
+        found = set()
+        for parent in parents.get(goal, ()):
+            if parent in policy.objectives:
+                found.add(parent)
+            elif parent in parents and parent not in seen:
+                found |= objectives_of(parent, seen | {goal})
+        return found
+
+    rows = []
+    if not goals.empty:
+        for goal, frame in goals.groupby("goal", sort=True):
+            for objective in sorted(objectives_of(goal)):
+                rows.append(frame.assign(objective=objective))
+    columns = ["objective", "period", "attainment", "goals"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    linked = pd.concat(rows)
+    linked["capped"] = linked["attainment"].clip(upper=1.0)
+    grouped = linked.groupby(["objective", "period"], sort=True)
+    result = grouped.agg(attainment=("capped", "mean"), goals=("goal", "nunique")).reset_index()
+    return result[columns]

@@ -1,0 +1,430 @@
+"""Vectorised evaluation of expressions over all subjects and periods at once.
+
+Two levels:
+- *row* expressions run on a source's rows (inside aggregates): a pandas Series per node;
+- *grid* expressions run on the grid of keys × periods (indicator formulas, gates,
+  payouts, action conditions): a Series indexed by (key, period), or a scalar.
+
+Units inside evaluation: money in the policy currency, percentages as fractions,
+durations in minutes (converted back to the indicator's unit at the end), dates as
+datetime64. Missing is NaN (numbers) or <NA> (booleans and text); a comparison with a
+missing side is <NA>, and a condition that is <NA> does not hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kpirules import ast, model
+from kpirules import dimensions as dims
+from kpirules.periods import Calendar
+from kpirules.plan import is_aggregate
+
+_COMPARE = {
+    "==": np.equal,
+    "!=": np.not_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+}
+
+
+def minutes_per(dim: dims.Dim) -> float:
+    """The factor from a duration's own unit to minutes (1 for anything else)."""
+    if dim.kind == "duration" and dim.unit:
+        return float(dims.DURATION_UNITS[dim.unit][1])
+    return 1.0
+
+
+@dataclass
+class Level:
+    """Where values live: per subject, or per group of subjects (a goal owner's level)."""
+
+    name: str  # "subject", "company" or a roster column
+    key_of_subject: pd.Series  # subject id → key at this level
+    periods: list[int]
+    index: pd.MultiIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        keys = sorted(pd.unique(self.key_of_subject.dropna()))
+        self.index = pd.MultiIndex.from_product([keys, self.periods], names=["key", "period"])
+
+
+@dataclass
+class Notes:
+    """What the evaluator noticed: division by zero, nothing matched, … (counted)."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, where: str, what: str, count: int) -> None:
+        if count:
+            self.counts[(where, what)] = self.counts.get((where, what), 0) + int(count)
+
+
+class Evaluator:
+    def __init__(
+        self,
+        policy: model.Policy,
+        frames: dict[str, pd.DataFrame],
+        calendar: Calendar,
+        level: Level,
+        notes: Notes,
+    ):
+        self.policy = policy
+        self.frames = frames
+        self.calendar = calendar
+        self.level = level
+        self.notes = notes
+        self.roster = policy.roster
+        self.values: dict[str, pd.Series] = {}  # indicator → grid series (indicator unit)
+        self._prepared: dict[str, pd.DataFrame] = {}
+        self._present: dict[tuple[int, int], pd.MultiIndex] = {}
+        self.where = ""  # what is being evaluated, for notes
+
+    # ------------------------------------------------------------ sources
+
+    def rows(self, source: str) -> pd.DataFrame:
+        """A source's rows with `_key` (this level's key) and `_period` attached."""
+        if source in self._prepared:
+            return self._prepared[source]
+        spec = self.policy.sources[source]
+        frame = self.frames[source]
+        subject_col = spec.key if spec.is_roster else spec.subject
+        subjects = frame[subject_col] if subject_col else pd.Series(pd.NA, index=frame.index)
+        keys = subjects.map(self.level.key_of_subject)
+        if spec.time:
+            periods = self.calendar.ordinals(frame[spec.time])
+        else:  # no time column: the rows count in every period
+            periods = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+        prepared = frame.assign(_key=keys, _period=periods)
+        prepared = prepared[prepared["_key"].notna()]
+        self._prepared[source] = prepared
+        return prepared
+
+    def roster_column(self, column: str) -> pd.Series:
+        """A roster column on the grid (subject level only; groups have no attributes)."""
+        frame = self.frames[self.roster.name]
+        if self.level.name != "subject":
+            return pd.Series(np.nan, index=self.level.index)
+        values = frame.set_index(self.roster.key)[column]
+        keys = self.level.index.get_level_values("key")
+        return pd.Series(values.reindex(keys).to_numpy(), index=self.level.index)
+
+    # ------------------------------------------------------------ grid level
+
+    def grid(self, expr: ast.Expr, env: dict[str, Any] | None = None) -> Any:
+        """Evaluate on the grid. `env` supplies `score`, `rating` and curve levels."""
+        env = env or {}
+        dim = self.policy.dims.get(id(expr), dims.ANY)
+        if isinstance(expr, ast.Name):
+            name = expr.name
+            if name in env:
+                return env[name]
+            if name in self.values:
+                ind = self.policy.indicators[name]
+                return self.values[name] * minutes_per(ind.dim)
+            if name in self.policy.benchmarks:
+                return self._literal(self.policy.benchmarks[name].expr, dim)
+            if self.roster and name in self.roster.columns:
+                return self._roster_value(name)
+            raise KeyError(name)
+        if isinstance(expr, ast.Attribute):
+            return self._roster_value(expr.column)
+        if isinstance(expr, ast.Call):
+            if is_aggregate(expr):
+                return self.aggregate(expr)
+            if expr.func in ("previous", "worsening", "improving"):
+                return self._time_function(expr)
+        if isinstance(expr, ast.LevelTest):
+            return env["level_test"](expr)
+        return self._common(expr, lambda e: self.grid(e, env))
+
+    def _roster_value(self, column: str) -> pd.Series:
+        series = self.roster_column(column)
+        dim = self.roster.columns[column].dim
+        return series * minutes_per(dim) if dim.kind == "duration" else series
+
+    def aggregate(self, call: ast.Call) -> pd.Series:
+        """Group a source's rows by (key, period) and reduce them.
+
+        A key with no rows in a period is *missing* for every aggregate. A key that has
+        rows, none of which pass the `where` filter, counts 0 and sums 0; its mean, min,
+        max, median and percentile stay missing (there is nothing to average).
+        """
+        func = call.func
+        arg = call.args[0]
+        counting_rows = func == "count" and isinstance(arg, ast.Name)
+        source = arg.name if counting_rows else self._source_of(call)
+        window = int(call.window.value) if call.window is not None else 1
+        frame = self.rows(source)
+        present = self._grouped_keys(frame, window)
+        if call.where is not None:
+            mask = _holds(self.row(call.where, frame, source))
+            if isinstance(mask, pd.Series):
+                frame = frame[mask.to_numpy()]
+            elif not mask:  # a constant condition that never holds
+                frame = frame.iloc[:0]
+        if counting_rows:
+            values = pd.Series(1.0, index=frame.index)
+        else:
+            values = self.row(arg, frame, source)
+            if not isinstance(values, pd.Series):
+                values = pd.Series(values, index=frame.index)
+        data = self._by_period(
+            pd.DataFrame({"key": frame["_key"], "period": frame["_period"], "v": values}), window
+        )
+        if func in ("count", "count_distinct"):
+            data = data[data["v"].notna()]
+        grouped = data.groupby(["key", "period"], sort=False)["v"]
+        if func == "percentile":
+            share = float(self._literal(call.args[1], dims.PERCENT))
+            reduced = grouped.quantile(share)
+        elif func == "sum":
+            reduced = grouped.sum(min_count=1)  # all values null: missing, not 0
+        else:
+            reduced = getattr(grouped, _PANDAS_AGG[func])()
+        result = reduced.reindex(self.level.index).astype("float64")
+        if func in ("count", "count_distinct", "sum"):
+            matched = self.level.index.isin(data.set_index(["key", "period"]).index.unique())
+            had_rows = self.level.index.isin(present)
+            result = result.where(~(had_rows & ~matched), 0.0)
+        return result
+
+    def _by_period(self, data: pd.DataFrame, window: int) -> pd.DataFrame:
+        """Rows → the periods they count in: their own and the window-1 after it; rows of
+        a source without a time column count in every period."""
+        if len(data) and data["period"].isna().all():
+            data = pd.concat([data.assign(period=p) for p in self.level.periods])
+        elif window > 1:
+            data = pd.concat([data.assign(period=data["period"] + k) for k in range(window)])
+        return data.dropna(subset=["period"]).astype({"period": "int64"})
+
+    def _grouped_keys(self, frame: pd.DataFrame, window: int) -> pd.MultiIndex:
+        """The (key, period) pairs that have any row of this source, before filtering."""
+        cache_key = (id(frame), window)
+        if cache_key not in self._present:
+            data = self._by_period(
+                frame[["_key", "_period"]].rename(columns={"_key": "key", "_period": "period"}),
+                window,
+            )
+            self._present[cache_key] = pd.MultiIndex.from_frame(
+                data[["key", "period"]].drop_duplicates()
+            )
+        return self._present[cache_key]
+
+    def _source_of(self, call: ast.Call) -> str:
+        roster = self.roster.name if self.roster else ""
+        for node in ast.walk(call):
+            if isinstance(node, ast.Attribute) and node.source != roster:
+                return node.source
+        return roster
+
+    def _time_function(self, call: ast.Call) -> pd.Series:
+        name = call.args[0].name
+        ind = self.policy.indicators[name]
+        series = self.values[name]
+        by_key = series.groupby(level="key", sort=False)
+        if call.func == "previous":
+            lag = int(call.args[1].value) if len(call.args) > 1 else 1
+            return by_key.shift(lag) * minutes_per(ind.dim)
+        periods = int(call.args[1].value)
+        change = series - by_key.shift(1)
+        if ind.better == "lower":
+            change = -change
+        bad = change < 0 if call.func == "worsening" else change > 0
+        bad = bad & change.notna()
+        held = bad.copy()
+        shifted_by = bad.groupby(level="key", sort=False)
+        for k in range(1, periods):
+            held &= shifted_by.shift(k, fill_value=False).astype(bool)
+        return held.astype("boolean")
+
+    # ------------------------------------------------------------ row level
+
+    def row(self, expr: ast.Expr, frame: pd.DataFrame, source: str) -> Any:
+        """Evaluate on the rows of `source` (already filtered to `frame`)."""
+        if isinstance(expr, ast.Attribute):
+            spec = self.policy.sources[expr.source]
+            column = spec.columns[expr.column]
+            if spec.is_roster and source != spec.name:  # a roster attribute of each row's subject
+                by_subject = self.frames[spec.name].set_index(spec.key)[expr.column]
+                values = frame[self.policy.sources[source].subject].map(by_subject)
+            else:
+                values = frame[expr.column]
+            return values * minutes_per(column.dim) if column.dim.kind == "duration" else values
+        if isinstance(expr, ast.Name):
+            spec = self.policy.sources[source]
+            if spec.is_roster and expr.name in spec.columns:  # `applies to … where role == …`
+                dim = spec.columns[expr.name].dim
+                values = frame[expr.name]
+                return values * minutes_per(dim) if dim.kind == "duration" else values
+            return self._literal(self.policy.benchmarks[expr.name].expr, dims.ANY)
+        return self._common(expr, lambda e: self.row(e, frame, source))
+
+    # ------------------------------------------------------------ shared operators
+
+    def _literal(self, expr: ast.Expr, dim: dims.Dim) -> Any:
+        if isinstance(expr, (ast.Number, ast.Percent)):
+            return float(expr.value)
+        if isinstance(expr, ast.Quantity):
+            if expr.unit in dims.DURATION_UNITS:
+                return float(expr.value * dims.DURATION_UNITS[expr.unit][1])
+            return float(expr.value)
+        if isinstance(expr, ast.Negate):
+            return -self._literal(expr.operand, dim)
+        if isinstance(expr, ast.Name) and expr.name in self.policy.benchmarks:
+            return self._literal(self.policy.benchmarks[expr.name].expr, dim)
+        raise ValueError(f"not a literal: {expr}")
+
+    def _common(self, expr: ast.Expr, sub) -> Any:
+        if isinstance(expr, (ast.Number, ast.Percent, ast.Quantity)):
+            return self._literal(expr, dims.ANY)
+        if isinstance(expr, ast.String):
+            return expr.value
+        if isinstance(expr, ast.Bool):
+            return expr.value
+        if isinstance(expr, ast.DateLit):
+            return pd.Timestamp(expr.text)
+        if isinstance(expr, ast.PeriodLit):
+            return expr.text
+        if isinstance(expr, ast.Negate):
+            return -sub(expr.operand)
+        if isinstance(expr, ast.Not):
+            return ~_as_bool(sub(expr.operand))
+        if isinstance(expr, ast.Binary):
+            return self._binary(expr, sub)
+        if isinstance(expr, ast.In):
+            item = sub(expr.item)
+            options = [sub(option) for option in expr.collection.items]
+            if isinstance(item, pd.Series):
+                result = item.isin(options).astype("boolean")
+                return result.mask(item.isna(), pd.NA)
+            return item in options
+        if isinstance(expr, ast.If):
+            condition = _holds(sub(expr.condition))
+            then, other = sub(expr.then), sub(expr.otherwise)
+            if isinstance(condition, pd.Series):
+                return pd.Series(
+                    np.where(condition, _values(then, condition), _values(other, condition)),
+                    index=condition.index,
+                )
+            return then if condition else other
+        if isinstance(expr, ast.Call):
+            return self._scalar_function(expr, sub)
+        raise ValueError(f"cannot evaluate {type(expr).__name__}")
+
+    def _binary(self, expr: ast.Binary, sub) -> Any:
+        op = expr.op
+        if op in ("and", "or"):
+            left, right = _as_bool(sub(expr.left)), _as_bool(sub(expr.right))
+            return (left & right) if op == "and" else (left | right)
+        left, right = sub(expr.left), sub(expr.right)
+        if op in _COMPARE:
+            return _compare(op, left, right)
+        if op == "-" and _is_dates(left) and _is_dates(right):
+            return (left - right) / pd.Timedelta(minutes=1)
+        if op == "+":
+            return left + right
+        if op == "-":
+            return left - right
+        if op == "*":
+            return left * right
+        zero = right == 0
+        if isinstance(zero, pd.Series):
+            self.notes.add(
+                self.where,
+                "division by zero (value is missing)",
+                int((zero & _notna(left, zero)).sum()),
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (left / right.mask(zero)).astype("float64")
+        if zero:
+            self.notes.add(self.where, "division by zero (value is missing)", 1)
+            return np.nan
+        return left / right
+
+    def _scalar_function(self, call: ast.Call, sub) -> Any:
+        args = [sub(a) for a in call.args]
+        func = call.func
+        if func == "abs":
+            return abs(args[0])
+        if func == "round":
+            digits = int(args[1]) if len(args) > 1 else 0
+            return (
+                args[0].round(digits) if isinstance(args[0], pd.Series) else round(args[0], digits)
+            )
+        frame = pd.concat([_as_series(a, args) for a in args], axis=1)
+        if func == "coalesce":
+            return frame.bfill(axis=1).iloc[:, 0]
+        return frame.min(axis=1, skipna=False) if func == "min" else frame.max(axis=1, skipna=False)
+
+
+_PANDAS_AGG = {
+    "sum": "sum",
+    "count": "count",
+    "count_distinct": "nunique",
+    "mean": "mean",
+    "min": "min",
+    "max": "max",
+    "median": "median",
+}
+
+
+def _is_dates(value: Any) -> bool:
+    if isinstance(value, pd.Series):
+        return pd.api.types.is_datetime64_any_dtype(value)
+    return isinstance(value, pd.Timestamp)
+
+
+def _notna(value: Any, like: pd.Series) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return value.notna()
+    return pd.Series(not pd.isna(value), index=like.index)
+
+
+def _as_series(value: Any, peers: list) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return value
+    index = next(p.index for p in peers if isinstance(p, pd.Series))
+    return pd.Series(value, index=index, dtype="float64")
+
+
+def _values(value: Any, like: pd.Series) -> Any:
+    return value.to_numpy() if isinstance(value, pd.Series) else value
+
+
+def _compare(op: str, left: Any, right: Any) -> Any:
+    if not isinstance(left, pd.Series) and not isinstance(right, pd.Series):
+        if left is None or right is None or pd.isna(left) or pd.isna(right):
+            return pd.NA
+        return bool(_COMPARE[op](left, right))
+    series = left if isinstance(left, pd.Series) else right
+    missing = (left.isna() if isinstance(left, pd.Series) else pd.isna(left)) | (
+        right.isna() if isinstance(right, pd.Series) else pd.isna(right)
+    )
+    lhs = left.astype(object) if isinstance(left, pd.Series) and left.dtype == "boolean" else left
+    with np.errstate(invalid="ignore"):
+        if op in ("==", "!="):
+            result = (lhs == right) if op == "==" else (lhs != right)
+        else:
+            result = _COMPARE[op](lhs, right)
+    result = pd.Series(result, index=series.index).fillna(False).astype("boolean")
+    return result.mask(missing, pd.NA)
+
+
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, pd.Series):
+        return value.astype("boolean")
+    return pd.NA if value is None or value is pd.NA else bool(value)
+
+
+def _holds(value: Any) -> Any:
+    """A condition as plain booleans: missing does not hold."""
+    if isinstance(value, pd.Series):
+        return value.astype("boolean").fillna(False).astype(bool)
+    return bool(value) if value is not pd.NA and value is not None else False

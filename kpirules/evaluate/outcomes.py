@@ -1,0 +1,199 @@
+"""Gates, payouts and actions for one scorecard's members, vectorised over the grid."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from kpirules import ast, model
+from kpirules.evaluate.expressions import Evaluator, _holds
+from kpirules.evaluate.scoring import band_masks
+
+
+def level_tester(policy: model.Policy, card: model.Scorecard, evaluator: Evaluator):
+    """`x misses threshold` / `x reaches target` against this scorecard's curve points,
+    in the indicator's direction. A missing value neither misses nor reaches."""
+    points = {
+        entry.indicator: {p.kind: float(p.value) for p in entry.scoring.points}
+        for entry in card.entries
+        if isinstance(entry.scoring, model.Curve)
+    }
+
+    def test(expr: ast.LevelTest) -> pd.Series:
+        name = expr.subject.name
+        indicator = policy.indicators[name]
+        value = evaluator.values[name]
+        level = points[name][expr.level]
+        if indicator.better == "lower":
+            reaches = value <= level
+        elif indicator.better == "closer":
+            target = points[name].get("target", level)
+            reaches = (value - target).abs() <= abs(level - target)
+        else:
+            reaches = value >= level
+        result = reaches if expr.test == "reaches" else ~reaches
+        return result.astype("boolean").mask(value.isna(), pd.NA)
+
+    return test
+
+
+def held_for(condition: pd.Series, periods: int) -> pd.Series:
+    """True where the condition held in this period and the periods-1 before it."""
+    held = condition.copy()
+    by_key = condition.groupby(level="key", sort=False)
+    for k in range(1, periods):
+        held &= by_key.shift(k, fill_value=False).astype(bool)
+    return held
+
+
+def round_money(amounts: pd.Series, mode: str, step: Decimal) -> pd.Series:
+    """Round to the declared step. Amounts are first rounded to 6 decimals of the step
+    so binary float noise (2000.0000000002) cannot push a value across a half."""
+    units = np.round(amounts.to_numpy(dtype="float64") / float(step), 6)
+    if mode == "half_even":
+        rounded = np.round(units)
+    elif mode == "half_up":
+        rounded = np.sign(units) * np.floor(np.abs(units) + 0.5)
+    elif mode == "down":
+        rounded = np.trunc(units)
+    else:  # up: away from zero
+        rounded = np.sign(units) * np.ceil(np.abs(units))
+    return pd.Series(rounded * float(step), index=amounts.index).round(10)
+
+
+def employment_factor(
+    evaluator: Evaluator, roster: model.Source, calendar, index: pd.MultiIndex
+) -> pd.Series:
+    """Share of each period's days the person was employed (both ends count)."""
+    periods = pd.Series(index.get_level_values("period"), index=index)
+    distinct = sorted(set(periods))
+    period_start = periods.map({p: pd.Timestamp(calendar.start(int(p))) for p in distinct})
+    period_end = periods.map({p: pd.Timestamp(calendar.end(int(p))) for p in distinct})
+    hired = evaluator.roster_column(roster.roles["start"]) if "start" in roster.roles else None
+    left = evaluator.roster_column(roster.roles["end"]) if "end" in roster.roles else None
+    first = (
+        period_start
+        if hired is None
+        else pd.concat([period_start, pd.to_datetime(hired)], axis=1).max(axis=1)
+    )
+    last = (
+        period_end
+        if left is None
+        else pd.concat([period_end, pd.to_datetime(left)], axis=1).min(axis=1)
+    )
+    employed = ((last - first).dt.days + 1).clip(lower=0)
+    total = (period_end - period_start).dt.days + 1
+    return (employed / total).astype("float64")
+
+
+def payouts(
+    incentive: model.Incentive,
+    card: model.Scorecard,
+    evaluator: Evaluator,
+    env: dict,
+    members: pd.Series,
+    header: model.Header | None,
+    calendar,
+) -> pd.DataFrame:
+    index = evaluator.level.index
+    gate_ok = pd.Series(True, index=index)
+    for gate in incentive.gates:
+        gate_ok &= _holds(evaluator.grid(gate.condition, env))
+    if incentive.tiers is not None:
+        basis = evaluator.grid(incentive.tier_basis, env)
+        masks = band_masks(_series(basis, index), incentive.tiers)
+        outputs = [
+            _series(evaluator.grid(b.output, env), index).to_numpy() for b in incentive.tiers
+        ]
+        raw = pd.Series(np.select(masks, outputs, default=np.nan), index=index)
+    else:
+        raw = _series(evaluator.grid(incentive.pay, env), index).astype("float64")
+    amount = raw.where(gate_ok, 0.0)
+    capped = pd.Series(False, index=index)
+    if incentive.floor is not None:
+        amount = np.maximum(amount, _series(evaluator.grid(incentive.floor, env), index))
+    if incentive.cap is not None:
+        cap = _series(evaluator.grid(incentive.cap, env), index)
+        capped = amount > cap
+        amount = amount.where(~capped, cap)
+    factor = pd.Series(1.0, index=index)
+    if incentive.prorate == "days_employed":
+        factor = employment_factor(evaluator, evaluator.roster, calendar, index)
+        amount = amount * factor
+    mode = header.rounding_mode if header else "half_even"
+    step = header.rounding_step if header else Decimal("0.01")
+    final = round_money(amount, mode, step)
+    frame = pd.DataFrame(
+        {
+            "gate_passed": gate_ok,
+            "amount_before_limits": raw,
+            "capped": capped,
+            "prorate_factor": factor,
+            "amount": final,
+        },
+        index=index,
+    )
+    return frame[members.reindex(index, fill_value=False).to_numpy()]
+
+
+def fire_actions(
+    rules: tuple[model.Action, ...],
+    origin: str,
+    card: model.Scorecard,
+    evaluator: Evaluator,
+    env: dict,
+    members: pd.Series,
+    calendar,
+    describe,
+) -> list[pd.DataFrame]:
+    fired = []
+    index = evaluator.level.index
+    member_mask = members.reindex(index, fill_value=False).to_numpy()
+    manager = None
+    roster = evaluator.roster
+    if roster is not None and "manager" in roster.roles:
+        manager = evaluator.roster_column(roster.roles["manager"])
+    for rule in rules:
+        holds = _series(_holds(evaluator.grid(rule.condition, env)), index).astype(bool)
+        if rule.periods > 1:
+            holds = held_for(holds, rule.periods)
+        hit = holds.to_numpy() & member_mask
+        if not hit.any():
+            continue
+        keys = index[hit]
+        frame = pd.DataFrame(
+            {
+                "subject": keys.get_level_values("key"),
+                "period": keys.get_level_values("period"),
+            }
+        )
+        frame["scorecard"] = card.name
+        frame["origin"] = origin
+        frame["kind"] = rule.kind
+        frame["title"] = rule.title
+        if rule.owner == "manager" and manager is not None:
+            frame["owner"] = manager[hit].to_numpy()
+        elif rule.owner == "employee":
+            frame["owner"] = frame["subject"]
+        else:
+            frame["owner"] = rule.owner
+        if rule.within_days is not None:
+            ends = {p: pd.Timestamp(calendar.end(int(p))) for p in frame["period"].unique()}
+            due = frame["period"].map(ends) + pd.Timedelta(days=float(rule.within_days))
+            frame["due"] = due.dt.strftime("%Y-%m-%d")
+        else:
+            frame["due"] = None
+        frame["reason"] = describe(rule.condition) + (
+            f" for {rule.periods} periods" if rule.periods > 1 else ""
+        )
+        frame["rule"] = f"{rule.span.file}:{rule.span.line}"
+        fired.append(frame)
+    return fired
+
+
+def _series(value, index: pd.MultiIndex) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return value
+    return pd.Series(value, index=index)

@@ -1,0 +1,121 @@
+"""Indicator values → scores → weighted totals → ratings, vectorised over the grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kpirules import model
+
+DECIMALS = 9  # scores are rounded here so float noise never decides a rating boundary
+
+
+def curve_score(values: pd.Series, curve: model.Curve, better: str) -> pd.Series:
+    """Piecewise linear through the points, flat beyond the last one, `otherwise` before
+    the first one (for `closer`: outside the outermost points). Missing stays missing."""
+    xs = np.array([float(p.value) for p in curve.points])
+    ys = np.array([float(p.score) for p in curve.points])
+    v = values.to_numpy(dtype="float64")
+    if better == "lower":  # mirror so values grow in the better direction
+        v, xs = -v, -xs
+    if better == "closer":
+        outside = (v < xs[0]) | (v > xs[-1])
+    else:
+        outside = v < xs[0]
+    scores = np.interp(v, xs, ys) if len(xs) > 1 else np.full_like(v, ys[0])
+    scores = np.where(outside, float(curve.otherwise), scores)
+    scores = np.where(np.isnan(v), np.nan, scores)
+    return pd.Series(np.round(scores, DECIMALS), index=values.index)
+
+
+def band_masks(values: pd.Series, bands: tuple[model.Band, ...]) -> list[np.ndarray]:
+    v = values.to_numpy(dtype="float64")
+    masks = []
+    for band in bands:
+        if band.kind == "otherwise":
+            mask = np.ones_like(v, dtype=bool)
+        elif band.kind == "below":
+            mask = v < float(band.high)
+        elif band.kind == "at_most":
+            mask = v <= float(band.high)
+        elif band.kind == "above":
+            mask = v > float(band.low)
+        elif band.kind == "at_least":
+            mask = v >= float(band.low)
+        else:
+            mask = (v >= float(band.low)) & (v < float(band.high))
+        masks.append(mask & ~np.isnan(v))
+    return masks
+
+
+def bands_score(values: pd.Series, scoring: model.Bands) -> tuple[pd.Series, int]:
+    """The first matching band's score (the checker guarantees `unique` bands do not
+    overlap). Returns the scores and how many present values matched no band."""
+    masks = band_masks(values, scoring.bands)
+    scores = np.select(masks, [float(b.score) for b in scoring.bands], default=np.nan)
+    unmatched = int((values.notna().to_numpy() & ~np.any(masks, axis=0)).sum()) if masks else 0
+    return pd.Series(scores, index=values.index), unmatched
+
+
+def entry_score(values: pd.Series, entry: model.Entry, indicator: model.Indicator):
+    """Score of one scorecard entry; returns (scores, unmatched band count)."""
+    unmatched = 0
+    if isinstance(entry.scoring, model.Curve):
+        scores = curve_score(values, entry.scoring, indicator.better)
+    elif isinstance(entry.scoring, model.Bands):
+        scores, unmatched = bands_score(values, entry.scoring)
+    else:  # an indicator whose unit is `score`
+        scores = values.astype("float64")
+    if entry.floor is not None or entry.cap is not None:
+        scores = scores.clip(
+            lower=None if entry.floor is None else float(entry.floor),
+            upper=None if entry.cap is None else float(entry.cap),
+        )
+    return scores, unmatched
+
+
+def weighted_total(
+    scores: pd.DataFrame, card: model.Scorecard
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """Weighted total per row of `scores` (one column per indicator).
+
+    Returns the total, a status per row, and the effective weights used (after
+    reweighting) so each indicator's contribution can be shown.
+    """
+    weights = pd.Series({e.indicator: float(e.weight) for e in card.entries})
+    filled = scores.copy()
+    for entry in card.entries:
+        rule = entry.missing or card.missing
+        if rule.action == "score":
+            filled[entry.indicator] = filled[entry.indicator].fillna(float(rule.score))
+    present = filled.notna()
+    hard_fail = pd.Series(False, index=scores.index)
+    for entry in card.entries:
+        rule = entry.missing or card.missing
+        if rule.action == "fail":
+            hard_fail |= ~present[entry.indicator]
+    effective = present.mul(weights, axis=1)
+    share = effective.sum(axis=1)
+    # Reweighting scales the weights of the indicators present back to 100%.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        effective = effective.div(share.where(share > 0), axis=0)
+    total = (filled.fillna(0.0) * effective).sum(axis=1)
+    total = total.where(~hard_fail & (share > 0))
+    status = pd.Series("complete", index=scores.index, dtype=object)
+    status[(present.sum(axis=1) < len(card.entries)) & total.notna()] = "reweighted"
+    status[total.isna()] = "incomplete"
+    for entry in card.entries:
+        if (entry.missing or card.missing).action == "score":
+            status[~scores[entry.indicator].notna() & total.notna() & (status == "complete")] = (
+                "filled"
+            )
+    return total.round(DECIMALS), status, effective.where(total.notna(), axis=0)
+
+
+def apply_limits(total: pd.Series, card: model.Scorecard) -> pd.Series:
+    if card.floor is not None or card.cap is not None:
+        total = total.clip(
+            lower=None if card.floor is None else float(card.floor),
+            upper=None if card.cap is None else float(card.cap),
+        )
+    return total

@@ -1,0 +1,290 @@
+"""Evaluation results: pandas DataFrames for analysts, deterministic JSON for machines."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from kpirules import model
+
+SCHEMA_VERSION = 1
+
+INDICATOR_COLUMNS = ["subject", "period", "indicator", "value"]
+SCORE_COLUMNS = [
+    "subject",
+    "period",
+    "scorecard",
+    "indicator",
+    "value",
+    "score",
+    "weight",
+    "effective_weight",
+    "contribution",
+]
+TOTAL_COLUMNS = [
+    "subject",
+    "name",
+    "department",
+    "role",
+    "manager",
+    "period",
+    "scorecard",
+    "total",
+    "rating",
+    "status",
+]
+PAYOUT_COLUMNS = [
+    "subject",
+    "period",
+    "incentive",
+    "scorecard",
+    "gate_passed",
+    "amount_before_limits",
+    "capped",
+    "prorate_factor",
+    "amount",
+]
+ACTION_COLUMNS = [
+    "subject",
+    "period",
+    "scorecard",
+    "origin",
+    "kind",
+    "title",
+    "owner",
+    "due",
+    "reason",
+    "rule",
+]
+NOTE_COLUMNS = ["where", "note", "count"]
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=columns)
+
+
+@dataclass
+class Results:
+    """Everything an evaluation produced. Every part is a DataFrame."""
+
+    policy: model.Policy
+    periods: list[str] = field(default_factory=list)
+    indicators: pd.DataFrame = field(default_factory=lambda: _empty(INDICATOR_COLUMNS))
+    scores: pd.DataFrame = field(default_factory=lambda: _empty(SCORE_COLUMNS))
+    totals: pd.DataFrame = field(default_factory=lambda: _empty(TOTAL_COLUMNS))
+    payouts: pd.DataFrame = field(default_factory=lambda: _empty(PAYOUT_COLUMNS))
+    actions: pd.DataFrame = field(default_factory=lambda: _empty(ACTION_COLUMNS))
+    goals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    objectives: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: pd.DataFrame = field(default_factory=lambda: _empty(NOTE_COLUMNS))
+    quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
+    blocked: bool = False
+
+    @classmethod
+    def empty(cls, policy: model.Policy, loaded) -> Results:
+        return cls(
+            policy, quality=loaded.findings, accounting=loaded.accounting, blocked=loaded.blocked
+        )
+
+    # ------------------------------------------------------------ assembly
+
+    def fill(
+        self,
+        *,
+        calendar,
+        reported,
+        indicators,
+        notes,
+        goals,
+        objectives,
+        roster,
+        scores,
+        totals,
+        payouts,
+        actions,
+    ) -> None:
+        keep = set(reported)
+
+        def tidy(frames: list[pd.DataFrame], columns: list[str], order: list[str]):
+            if not frames:
+                return _empty(columns)
+            frame = pd.concat(frames)
+            if "key" in frame.index.names:
+                frame = frame.reset_index()
+            frame = frame.rename(columns={"key": "subject"})
+            frame = frame[frame["period"].isin(keep)]
+            frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
+            frame["period"] = frame["period"].map(calendar.label)
+            return frame[[c for c in columns if c in frame.columns]]
+
+        long = [
+            series.rename("value").reset_index().assign(indicator=name)
+            for name, series in indicators.items()
+        ]
+        self.indicators = tidy(long, INDICATOR_COLUMNS, ["subject", "period", "indicator"])
+        self.scores = tidy(scores, SCORE_COLUMNS, ["subject", "period", "scorecard", "indicator"])
+        totals_frame = tidy(totals, TOTAL_COLUMNS, ["subject", "period", "scorecard"])
+        self.totals = self._with_roster(totals_frame, roster)
+        self.payouts = tidy(payouts, PAYOUT_COLUMNS, ["subject", "period", "incentive"])
+        self.actions = tidy(
+            actions, ACTION_COLUMNS, ["subject", "period", "origin", "kind", "title", "rule"]
+        )
+        self.notes = pd.DataFrame(
+            [{"where": w, "note": n, "count": c} for (w, n), c in sorted(notes.counts.items())],
+            columns=NOTE_COLUMNS,
+        )
+        if not goals.empty:
+            goals = goals[goals["period"].isin(keep)].sort_values(["goal", "period"])
+            goals = goals.assign(period=goals["period"].map(calendar.label))
+        self.goals = goals.reset_index(drop=True)
+        if not objectives.empty:
+            objectives = objectives[objectives["period"].isin(keep)]
+            objectives = objectives.assign(period=objectives["period"].map(calendar.label))
+        self.objectives = objectives.reset_index(drop=True)
+
+    def _with_roster(self, totals: pd.DataFrame, roster_frame: pd.DataFrame) -> pd.DataFrame:
+        roster = self.policy.roster
+        by_key = roster_frame.set_index(roster.key)
+        for column, role in (
+            ("name", "display"),
+            ("department", "department"),
+            ("role", "role"),
+            ("manager", "manager"),
+        ):
+            source = roster.roles.get(role)
+            totals[column] = (
+                totals["subject"].map(by_key[source]) if source and len(totals) else None
+            )
+        return totals[TOTAL_COLUMNS]
+
+    # ------------------------------------------------------------ summaries
+
+    def distribution(self) -> pd.DataFrame:
+        """Rating counts and shares per scorecard and period, against the guidance."""
+        rows = []
+        evaluated = self.totals.dropna(subset=["rating"])
+        for (card, period), frame in evaluated.groupby(["scorecard", "period"], sort=True):
+            rating_name = self.policy.scorecards[card].rating
+            rating = self.policy.ratings.get(rating_name)
+            counts = frame["rating"].value_counts()
+            size = len(frame)
+            for label in rating.labels if rating else sorted(counts.index):
+                count = int(counts.get(label, 0))
+                share = count / size if size else 0.0
+                guidance = (
+                    next((r for r in rating.distribution if r.label == label), None)
+                    if rating
+                    else None
+                )
+                breached = False
+                if guidance is not None:
+                    limit = float(guidance.share)
+                    breached = share > limit if guidance.bound == "most" else share < limit
+                rows.append(
+                    {
+                        "scorecard": card,
+                        "period": period,
+                        "rating": label,
+                        "count": count,
+                        "share": round(share, 6),
+                        "guidance": None
+                        if guidance is None
+                        else f"at {guidance.bound} {float(guidance.share) * 100:g}%",
+                        "outside_guidance": breached,
+                    }
+                )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "scorecard",
+                "period",
+                "rating",
+                "count",
+                "share",
+                "guidance",
+                "outside_guidance",
+            ],
+        )
+
+    def summary(self) -> dict[str, Any]:
+        payout_total = float(self.payouts["amount"].fillna(0).sum()) if len(self.payouts) else 0.0
+        return {
+            "subjects": int(self.totals["subject"].nunique()) if len(self.totals) else 0,
+            "evaluated": int(self.totals["total"].notna().sum()) if len(self.totals) else 0,
+            "incomplete": int(self.totals["total"].isna().sum()) if len(self.totals) else 0,
+            "payout_total": round(payout_total, 2),
+            "actions": len(self.actions),
+            "actions_by_kind": {
+                k: int(v) for k, v in sorted(self.actions["kind"].value_counts().items())
+            }
+            if len(self.actions)
+            else {},
+            "data_quality_findings": len(self.quality),
+            "notes": len(self.notes),
+        }
+
+    # ------------------------------------------------------------ JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        header = self.policy.header
+        return {
+            "version": SCHEMA_VERSION,
+            "policy": {
+                "name": self.policy.name,
+                "version": header.version if header else None,
+                "cadence": header.cadence if header else None,
+                "currency": header.currency if header else None,
+            },
+            "periods": list(self.periods),
+            "blocked": self.blocked,
+            "summary": self.summary(),
+            "distribution": records(self.distribution()),
+            "indicators": records(self.indicators),
+            "scores": records(self.scores),
+            "totals": records(self.totals),
+            "payouts": records(self.payouts),
+            "actions": records(self.actions),
+            "goals": records(self.goals),
+            "objectives": records(self.objectives),
+            "notes": records(self.notes),
+            # Row numbers follow the input files, so this section alone may differ when
+            # the same rows come in another order.
+            "data_quality": {
+                "findings": records(self.quality),
+                "accounting": records(self.accounting),
+            },
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame → JSON-ready rows: NaN → null, numpy scalars → Python, floats rounded."""
+    if frame is None or frame.empty:
+        return []
+    out = []
+    columns = list(frame.columns)
+    for row in frame.itertuples(index=False, name=None):
+        out.append({column: _plain(value) for column, value in zip(columns, row)})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        value = round(value, 9)
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return value
