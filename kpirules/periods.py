@@ -85,3 +85,11 @@ class Calendar:
 
     def days(self, ordinal: int) -> int:
         return (self.end(ordinal) - self.start(ordinal)).days + 1
+
+
+def calendar_of(policy) -> Calendar:
+    """The calendar a checked policy declares (a library without a header: quarterly)."""
+    header = policy.header
+    if header is None:
+        return Calendar()
+    return Calendar(header.cadence, header.fiscal_year_start)

@@ -28,7 +28,7 @@ from kpirules.data.quality import (
     check_data,
 )
 from kpirules.data.readers import ROW, RawTable, empty_frame, from_frames, read_all
-from kpirules.periods import Calendar
+from kpirules.periods import calendar_of
 
 __all__ = [
     "ACCOUNTING_COLUMNS",
@@ -74,9 +74,3 @@ def read_tables(
     if isinstance(data, Mapping):
         return from_frames(data, policy)
     return read_all(resolve(data, policy))
-
-
-def calendar_of(policy: model.Policy) -> Calendar:
-    if policy.header is None:
-        return Calendar()
-    return Calendar(policy.header.cadence, policy.header.fiscal_year_start)

@@ -13,20 +13,13 @@ from kpirules.evaluate.cascade import goal_attainment, objective_attainment
 from kpirules.evaluate.expressions import Evaluator, Level, Notes, _holds, minutes_per
 from kpirules.evaluate.outcomes import fire_actions, level_tester, payouts
 from kpirules.evaluate.scoring import DECIMALS, apply_limits, entry_score, weighted_total
-from kpirules.periods import Calendar
+from kpirules.periods import Calendar, calendar_of
 from kpirules.plan import IndicatorStep, build
 from kpirules.results import Results
 
 
 class EvaluationError(Exception):
     """The evaluation cannot start (e.g. a period outside the policy's range)."""
-
-
-def calendar_of(policy: model.Policy) -> Calendar:
-    header = policy.header
-    if header is None:
-        return Calendar()
-    return Calendar(header.cadence, header.fiscal_year_start)
 
 
 def periods_of(policy: model.Policy, calendar: Calendar, frames: dict, period: str | None):
@@ -90,12 +83,14 @@ def evaluate(
     as_of: date | None = None,
     progress=None,
 ) -> Results:
-    """Evaluate `policy` (a checked model) against `data` (a binding file, a folder, or a
-    mapping of source name → DataFrame). `progress(step, total)` is called as work is done."""
-    from kpirules.data import load_data
+    """Evaluate `policy` (a checked model) against `data`: a binding file, a folder, a
+    mapping of source name → DataFrame, or data already loaded with
+    `kpirules.data.load_data`. `progress(step, total)` is called as work is done."""
+    from kpirules.data import LoadedData, load_data
 
     calendar = calendar_of(policy)
-    loaded = load_data(policy, data, as_of=as_of)
+    # Already-loaded data (from `kpirules.data.load_data`) is used as it is.
+    loaded = data if isinstance(data, LoadedData) else load_data(policy, data, as_of=as_of)
     results = Results.empty(policy, loaded)
     if loaded.blocked:
         return results
