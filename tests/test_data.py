@@ -353,7 +353,7 @@ def test_out_of_range_against_the_effective_range(project):
         ("orders", 5, "closed_on", "out_of_range", "warning"),
     ]
     assert messages(result, "out_of_range")[0] == (
-        "closed_on 2025-12-31 is outside the effective range 2026-01-01 to 2026-12-31"
+        "closed_on 2025-12-31 is outside the range the policy reads (2026-01-01 to 2026-12-31)"
     )
     assert result.frames["orders"]["order_id"].tolist() == ["o2", "o3"]
 
@@ -910,3 +910,31 @@ def test_results_do_not_depend_on_row_order(rows, data):
     named = set(first.findings.loc[first.findings["source"] == "orders", "row"].dropna())
     assert named >= set(orders["_row"]) - used
     assert len(used) + excluded(first, "orders", "rows_excluded") == len(orders)
+
+
+def test_rows_before_the_range_are_history_for_rolling_windows():
+    text = """
+policy "W" { cadence quarterly  effective 2026-01-01 to 2026-12-31 }
+roster people { key id  columns { id: text } }
+source sales { subject id  time day  columns { id: text  day: date  amount: number } }
+indicator rolling { unit number  better higher  = sum(sales.amount over last 3 periods) }
+"""
+    module, diagnostics = parse(text, "t.kpi")
+    policy, diagnostics = check([module])
+    assert policy is not None, diagnostics
+    sales = pd.DataFrame(
+        {
+            "id": ["p1"] * 3,
+            # 2025-07-01 starts 2025-Q3, two quarters before 2026-Q1: inside the window.
+            "day": ["2025-06-30", "2025-07-01", "2026-02-01"],
+            "amount": ["1", "2", "4"],
+        }
+    )
+    loaded = load_data(
+        policy, {"people": pd.DataFrame({"id": ["p1"]}), "sales": sales}, as_of=date(2026, 12, 31)
+    )
+    assert loaded.frames["sales"]["amount"].tolist() == [2.0, 4.0]
+    (message,) = messages(loaded, "out_of_range")
+    assert (
+        message == "day 2025-06-30 is outside the range the policy reads (2025-07-01 to 2026-12-31)"
+    )

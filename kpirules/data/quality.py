@@ -349,9 +349,27 @@ class _SourceCheck:
             lambda pick: (
                 f"{time} "
                 + values[pick].dt.strftime("%Y-%m-%d")
-                + f" is outside the effective range {span}"
+                + f" is outside the range the policy reads ({span})"
             ),
         )
+
+
+def _history_start(policy: model.Policy, calendar: Calendar) -> pd.Timestamp | None:
+    """The earliest date a row may carry: the effective start, moved back by as many
+    periods as the policy's rolling windows look back (`over last 4 periods` needs the
+    three periods before the first one evaluated)."""
+    from kpirules.plan import build
+
+    header = policy.header
+    if header is None or header.effective_start is None:
+        return None
+    start = date.fromisoformat(header.effective_start)
+    look_back = max(
+        (agg.window - 1 for step in build(policy).steps for agg in step.aggregates), default=0
+    )
+    if look_back:
+        start = calendar.start(calendar.ordinal_of_date(start) - look_back)
+    return pd.Timestamp(start)
 
 
 def check_data(
@@ -366,7 +384,7 @@ def check_data(
     header = policy.header
     levels = levels_of(policy)
     effective = (
-        _timestamp(header.effective_start) if header else None,
+        _history_start(policy, calendar),
         _timestamp(header.effective_end) if header else None,
     )
     ctx = _Context(levels, effective, policy.roster)
