@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check kpirules tests bench
 	$(BIN)/kpirules check policies
 	$(BIN)/kpirules fmt --check policies
+	$(BIN)/kpirules test policies
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -328,6 +328,119 @@ class _progress:
             self.bar.stop()
 
 
+@main.command("test")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--run", "pattern", metavar="REGEX", help="Run only tests whose name matches.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--coverage",
+    "show_coverage",
+    is_flag=True,
+    help="Report the rating levels, curve segments, gates and action rules exercised.",
+)
+@click.option(
+    "--coverage-threshold",
+    type=click.FloatRange(0, 100),
+    metavar="PCT",
+    help="Fail when coverage is below PCT percent (implies --coverage).",
+)
+def test_command(
+    paths: tuple[str, ...],
+    pattern: str | None,
+    output_format: str,
+    show_coverage: bool,
+    coverage_threshold: float | None,
+) -> None:
+    """Run the test blocks of policies: PASS/FAIL/ERROR per test, then a summary line."""
+    import re
+
+    from kpirules.testing import coverage, run_tests
+
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise click.UsageError(f"--run: not a regular expression: {exc}") from None
+    show_coverage = show_coverage or coverage_threshold is not None
+    units = _resolve_units(paths)
+    counts = {"pass": 0, "fail": 0, "error": 0}
+    report: list[dict] = []
+    below = False
+    for path in units:
+        unit, policy, diagnostics = check_unit(path)
+        if policy is None:
+            for diagnostic in diagnostics:
+                click.echo(render_text(diagnostic, unit.sources), err=True)
+            counts["error"] += 1
+            report.append({"policy": display_path(path), "error": "the policy does not check"})
+            continue
+        if not policy.tests:
+            continue
+        outcomes = run_tests(policy, pattern)
+        entry = {"policy": display_path(path), "tests": []}
+        for outcome in outcomes:
+            counts[outcome.status] += 1
+            entry["tests"].append(
+                {
+                    "name": outcome.name,
+                    "location": outcome.location,
+                    "status": outcome.status,
+                    "error": outcome.error,
+                    "failures": [
+                        {"location": f.line, "expectation": f.expectation, "message": f.message}
+                        for f in outcome.failures
+                    ],
+                }
+            )
+            if output_format == "text":
+                _print_test(outcome)
+        if show_coverage and outcomes:
+            covered = coverage(policy, outcomes)
+            entry["coverage"] = {
+                "percent": round(covered.percent, 1),
+                "items": [{"item": k, "covered": v} for k, v in covered.items.items()],
+            }
+            if coverage_threshold is not None and covered.percent < coverage_threshold:
+                below = True
+            if output_format == "text":
+                missed = [k for k, v in covered.items.items() if not v]
+                click.echo(
+                    f"coverage {display_path(path)}: {covered.percent:.1f}% "
+                    f"({len(covered.items) - len(missed)} of {len(covered.items)})"
+                )
+                for item in missed:
+                    click.echo(f"  not exercised: {item}")
+        report.append(entry)
+    line = f"{counts['pass']} passed, {counts['fail']} failed"
+    if counts["error"]:
+        line += f", {counts['error']} errors"
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {"version": 1, "policies": report, "summary": counts}, ensure_ascii=False, indent=2
+            )
+        )
+    if below:
+        click.echo(f"coverage below the threshold of {coverage_threshold:g}%", err=True)
+    click.echo(line, err=output_format == "json")
+    sys.exit(EXIT_FINDINGS if counts["fail"] or counts["error"] or below else EXIT_CLEAN)
+
+
+def _print_test(outcome) -> None:
+    label = {"pass": "PASS ", "fail": "FAIL ", "error": "ERROR"}[outcome.status]
+    click.echo(f"{label} {outcome.name}  [{outcome.location}]")
+    if outcome.error and not outcome.failures:
+        click.echo(f"      {outcome.error}")
+    for failure in outcome.failures:
+        click.echo(f"      {failure.line}: {failure.message}")
+
+
 @main.command()
 @click.argument("path")
 def summary(path: str) -> None:

@@ -22,9 +22,16 @@ class EvaluationError(Exception):
     """The evaluation cannot start (e.g. a period outside the policy's range)."""
 
 
-def periods_of(policy: model.Policy, calendar: Calendar, frames: dict, period: str | None):
+def periods_of(
+    policy: model.Policy,
+    calendar: Calendar,
+    frames: dict,
+    period: str | None,
+    history: bool = False,
+):
     """All periods of the effective range (or of the data, if the policy has none), up to
-    and including `period` when one is asked for. Returns (periods, reported periods)."""
+    and including `period` when one is asked for. Returns (periods, reported periods):
+    the asked-for period alone, or every period up to it with `history`."""
     header = policy.header
     if header and header.effective_start and header.effective_end:
         first = date.fromisoformat(header.effective_start)
@@ -48,7 +55,8 @@ def periods_of(policy: model.Policy, calendar: Calendar, frames: dict, period: s
     if wanted not in periods:
         labels = f"{calendar.label(periods[0])} to {calendar.label(periods[-1])}"
         raise EvaluationError(f"period {period} is outside the policy's range ({labels})")
-    return [p for p in periods if p <= wanted], [wanted]
+    evaluated = [p for p in periods if p <= wanted]
+    return evaluated, evaluated if history else [wanted]
 
 
 def compute_indicator(evaluator: Evaluator, step: IndicatorStep) -> None:
@@ -82,10 +90,13 @@ def evaluate(
     *,
     as_of: date | None = None,
     progress=None,
+    history: bool = False,
 ) -> Results:
     """Evaluate `policy` (a checked model) against `data`: a binding file, a folder, a
     mapping of source name → DataFrame, or data already loaded with
-    `kpirules.data.load_data`. `progress(step, total)` is called as work is done."""
+    `kpirules.data.load_data`. With `period`, the periods before it are evaluated too
+    (for trends) but only it is reported, or all of them with `history`.
+    `progress(step, total)` is called as work is done."""
     from kpirules.data import LoadedData, load_data
 
     calendar = calendar_of(policy)
@@ -95,7 +106,7 @@ def evaluate(
     if loaded.blocked:
         return results
     frames = loaded.frames
-    periods, reported = periods_of(policy, calendar, frames, period)
+    periods, reported = periods_of(policy, calendar, frames, period, history)
     results.periods = [calendar.label(p) for p in reported]
     roster = policy.roster
     if roster is None:
@@ -148,7 +159,7 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
             )
             by_indicator[entry.indicator] = score
         frame = pd.DataFrame(by_indicator, index=index)
-        total, status, weights = weighted_total(frame, card)
+        total, status, weights, frame = weighted_total(frame, card)
         tester = level_tester(policy, card, evaluator)
         env = {"score": total, "level_test": tester}
         for gate in card.gates:

@@ -76,11 +76,12 @@ def entry_score(values: pd.Series, entry: model.Entry, indicator: model.Indicato
 
 def weighted_total(
     scores: pd.DataFrame, card: model.Scorecard
-) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+) -> tuple[pd.Series, pd.Series, pd.DataFrame, pd.DataFrame]:
     """Weighted total per row of `scores` (one column per indicator).
 
-    Returns the total, a status per row, and the effective weights used (after
-    reweighting) so each indicator's contribution can be shown.
+    Returns the total, a status per row, the effective weights used (after reweighting)
+    so each indicator's contribution can be shown, and the scores with `when missing =>
+    score N` filled in.
     """
     weights = pd.Series({e.indicator: float(e.weight) for e in card.entries})
     filled = scores.copy()
@@ -109,7 +110,7 @@ def weighted_total(
             status[~scores[entry.indicator].notna() & total.notna() & (status == "complete")] = (
                 "filled"
             )
-    return total.round(DECIMALS), status, effective.where(total.notna(), axis=0)
+    return total.round(DECIMALS), status, effective.where(total.notna(), axis=0), filled
 
 
 def apply_limits(total: pd.Series, card: model.Scorecard) -> pd.Series:
