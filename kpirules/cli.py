@@ -33,6 +33,10 @@ class _Group(click.Group):
             raise
         except KeyboardInterrupt:
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`kpirules check … | head`): stop quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_CLEAN)
         except Exception as exc:
             if os.environ.get("KPIRULES_DEBUG"):
                 traceback.print_exc()
@@ -81,7 +85,7 @@ def _summary(diagnostics: list[Diagnostic], units: int) -> str:
     "--root",
     type=click.Path(file_okay=False, exists=True),
     help="Project root that imports may not leave (default: nearest folder with "
-    "pyproject.toml, .kpirules.toml or .git).",
+    "pyproject.toml, .kpirules.toml, kpirules.toml or .git).",
 )
 def check(paths: tuple[str, ...], output_format: str, strict: bool, root: str | None) -> None:
     """Parse and check policy files or folders; report every problem found."""
@@ -103,7 +107,8 @@ def check(paths: tuple[str, ...], output_format: str, strict: bool, root: str | 
         results.append(
             {
                 "path": display_path(path),
-                "policy": policy.name if policy else None,
+                "policy": policy.header.name if policy and policy.header else None,
+                "library": bool(policy) and policy.header is None,
                 "files": [m.path for m in unit.modules],
                 "ok": policy is not None,
             }

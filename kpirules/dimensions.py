@@ -41,6 +41,12 @@ DURATION_UNITS = {  # unit word → (canonical name, minutes per unit)
 }
 PERIOD_UNITS = ("periods",)
 
+
+def article(word: str) -> str:
+    """`a goal`, `an indicator`."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 NUMERIC_KINDS = ("number", "percent", "money", "duration")
 
 

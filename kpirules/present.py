@@ -181,7 +181,7 @@ def print_results(results, console: Console, limit: int = 50) -> None:
                     row.rating,
                     str(row.count),
                     f"{row.share * 100:.0f}%",
-                    (row.guidance or "") + flag,
+                    (row.guidance if isinstance(row.guidance, str) else "") + flag,
                 )
             console.print(dist)
     summary = results.summary()

@@ -215,6 +215,18 @@ CASES = [
     ("E704", '  expect score("e1") == 100\n  expect "Star" in actions("e1")\n', "", 'test "rep"'),
     ("E705", 'expect score("e1")', 'expect scor("e1")', "scor("),
     ("W301", "target share >= 30%", "target share >= 30", "target share >= 30"),
+    ("E202", "  rating five\n}", '  rating five\n  gate rating != "Low"\n}', "gate rating"),
+    ("E213", 'indicator cycle "Processing', 'indicator score "Processing', "indicator score"),
+    (
+        "E317",
+        "unit hours  better lower",
+        "unit hours  better lower  period monthly",
+        "period monthly",
+    ),
+    ("E706", "amount: 100 }", 'amount: "lots" }', '"lots"'),
+    ("E207", "source orders {\n  subject employee_id\n", "source orders {\n", "source orders"),
+    ("E313", "by 2026-Q4", "by 2026-12", "by 2026-12"),
+    ("E208", 'owner department "Sales"', 'owner company "Sales"', 'company "Sales"'),
 ]
 
 
@@ -258,6 +270,10 @@ def test_closer_curve_rises_then_falls():
         "{ threshold 2 days => 50  target 36 hours => 100  otherwise => 10 }",
         "{ point 24 hours => 50  target 36 hours => 100  point 48 hours => 50 }",
     )
+    # A trend has no direction for a closer-to-target indicator (E210, tested below).
+    trend = "when worsening(cycle, 3 periods)"
+    assert ("E210", line_of(text, trend)) in codes(text)
+    text = text.replace(trend, "when previous(cycle) > cycle")
     policy, diagnostics = run(text)
     assert diagnostics == []
     curve = policy.scorecards["rep"].entries[2].scoring

@@ -546,3 +546,58 @@ def test_division_by_zero_is_missing_with_a_note():
     (note,) = results.notes.itertuples()
     assert note.where == "indicator ratio" and note.count == 1
     assert "division by zero" in note.note
+
+
+GATES = """\
+policy "G" {
+  cadence monthly
+  effective 2026-01-01 to 2026-01-31
+  currency CNY
+}
+roster people {
+  key id
+  columns { id: text }
+}
+source a { subject id  time day  columns { id: text  day: date  x: number  y: number } }
+indicator ix { unit number  better higher  = sum(a.x) }
+indicator iy { unit number  better closer  = sum(a.y) }
+scorecard card {
+  applies to people
+  indicator ix weight 50% { threshold 0 => 0  target 10 => 100 }
+  indicator iy weight 50% {
+    threshold 80 => 50  target 100 => 100  threshold 120 => 50 }
+  when missing => fail
+  gate ix >= 5 else score 10
+}
+incentive bonus for card {
+  gate iy reaches threshold
+  pay 100 CNY
+  floor 50 CNY
+}
+"""
+
+
+def test_gates_floors_and_closer_levels_by_hand():
+    people = pd.DataFrame({"id": ["p1", "p2", "p3", "p4"]})
+    a = pd.DataFrame(
+        {
+            "id": ["p1", "p2", "p3", "p4"],
+            "day": ["2026-01-05"] * 4,
+            # p1: ix 10, iy 100 (on target). p2: ix 2 (gate fails), iy 130 (outside both
+            # points). p3: ix 8, iy 85 (between the points). p4: ix 9, iy missing.
+            "x": ["10", "2", "8", "9"],
+            "y": ["100", "130", "85", ""],
+        }
+    )
+    results = evaluate(load(GATES), {"people": people, "a": a})
+    totals = results.totals.set_index("subject")
+    assert totals.loc["p1", "total"] == 100
+    assert totals.loc["p2", "total"] == 10  # gate failed: `else score 10`
+    assert "gate failed" in totals.loc["p2", "status"]
+    # p4: iy is missing and the rule is `fail`: the gate must not invent a total.
+    assert np.isnan(totals.loc["p4", "total"]) and totals.loc["p4", "status"] == "incomplete"
+    pay = results.payouts.set_index("subject")
+    # `iy reaches threshold`: within the two thresholds (80..120) around the target.
+    assert pay.loc["p1", "amount"] == 100 and pay.loc["p3", "amount"] == 100
+    # p2 is outside: the gate closes, and the floor does not reopen it.
+    assert not pay.loc["p2", "gate_passed"] and pay.loc["p2", "amount"] == 0

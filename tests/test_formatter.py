@@ -585,7 +585,7 @@ def test_chinese_identifiers_and_strings():
 
 
 def test_literals_are_printed_as_written():
-    record = '{ a: 1_000, b: 12.50%, c: 3 days, d: "a\\"b\\u4e2d", e: FY2025, f: 2025-H1 }'
+    record = '{ a: 1_000, b: 12.50%, c: 3 days, d: "a\\"b\\u4e2d", e: FY2025, f: 2025-06 }'
     assert fmt(f'test "t" {{ given s {record.replace(", ", ",")} }}') == (
         f'test "t" {{\n  given s {record}\n}}\n'
     )

@@ -7,14 +7,19 @@ it builds the model only when nothing is wrong.
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import re
 from decimal import Decimal
 
 from kpirules import ast, model
 from kpirules import dimensions as dims
-from kpirules.check.expressions import Context, ExpressionChecker, suggest
+from kpirules.check.expressions import (
+    Context,
+    ExpressionChecker,
+    suggest,
+    valid_date,
+    valid_period,
+)
 from kpirules.check.graph import find_cycles
 from kpirules.check.symbols import Symbols
 from kpirules.diagnostics import Diagnostic, error, has_errors, warning
@@ -283,15 +288,14 @@ class _Checker:
         return settings
 
     def check_date(self, lit: ast.DateLit) -> str | None:
-        year, month, day = (int(part) for part in lit.text.split("-"))
-        if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
+        if not valid_date(lit.text):
             self.error("E313", f"{lit.text} is not a calendar date", lit)
             return None
         return lit.text
 
     def check_period_literal(self, lit: ast.PeriodLit, strict_cadence: bool) -> None:
         text = lit.text
-        if re.fullmatch(r"\d{4}-\d{2}", text) and not 1 <= int(text[5:]) <= 12:
+        if not valid_period(text):
             self.error("E313", f"{text} is not a month", lit)
             return
         cadence = self.header.cadence if self.header else None
@@ -345,7 +349,7 @@ class _Checker:
             if stmt.role not in allowed_roles:
                 self.error(
                     "E208",
-                    f"a {kind} has no '{stmt.role}' field",
+                    f"{dims.article(kind)} has no '{stmt.role}' field",
                     stmt,
                     hint="fields: " + ", ".join(allowed_roles),
                 )
@@ -369,6 +373,13 @@ class _Checker:
                     f"the {stmt.role} column must be a date, '{column.name}' is {column.type}",
                     stmt.column,
                 )
+        if not decl.is_roster and blocks and "subject" not in roles:
+            self.error(
+                "E207",
+                f"source '{decl.name.text}' needs a subject: the roster key its rows belong to",
+                decl.name,
+                hint="add `subject employee_id`",
+            )
         if decl.is_roster and "key" not in roles:
             self.error(
                 "E207",
@@ -482,6 +493,8 @@ class _Checker:
             level = owner.level.text
             value = owner.value.value if owner.value else None
             roster = self.symbols.roster
+            if level == "company" and owner.value is not None:
+                self.error("E208", "`owner company` takes no name", owner.value)
             if level != "company":
                 column = roster.roles.get(level, level) if roster else level
                 if roster is not None and column not in roster.columns:
@@ -502,7 +515,7 @@ class _Checker:
                 if isinstance(target_stmt.deadline, ast.DateLit):
                     self.check_date(target_stmt.deadline)
                 else:
-                    self.check_period_literal(target_stmt.deadline, strict_cadence=False)
+                    self.check_period_literal(target_stmt.deadline, strict_cadence=True)
         return model.Goal(
             name,
             decl.label.value if decl.label else None,
@@ -574,6 +587,15 @@ class _Checker:
                 hint="add `better higher`, `better lower` or `better closer`",
             )
         period = self.choice(period_stmt.name, CADENCES, "period") if period_stmt else None
+        cadence = self.header.cadence if self.header else None
+        if period and cadence and period != cadence:
+            self.error(
+                "E317",
+                f"{what} is measured {period}, but the policy's cadence is {cadence}",
+                period_stmt,
+                hint="indicators are evaluated per policy period; for a longer view use "
+                "`over last N periods` in the formula",
+            )
         declared = dims.of_indicator_unit(unit, self.symbols.currency) if unit else dims.ANY
         ctx = Context("formula", indicator=name)
         expr: ast.Expr = ast.Number("0")
@@ -710,6 +732,7 @@ class _Checker:
         if rating_stmt is not None:
             rating = self.resolve(rating_stmt.name, "rating")
         ctx = self.outcome_context((name,))
+        ctx.rated = False  # gates come before the rating
         gates = tuple(
             self.check_gate(g, ctx, scorecard=True) for g in body if isinstance(g, ast.Gate)
         )
@@ -745,7 +768,9 @@ class _Checker:
                 "E202", f"unknown {kind} '{ident.text}'", ident, hint=suggest(ident.text, names)
             )
         else:
-            self.error("E205", f"'{ident.text}' is a {found}, not a {kind}", ident)
+            self.error(
+                "E205", f"'{ident.text}' is {dims.article(found)}, not {dims.article(kind)}", ident
+            )
         return None
 
     def check_missing(self, stmt: ast.Missing) -> model.MissingRule:
@@ -783,6 +808,13 @@ class _Checker:
             for extra in bands[1:]:
                 self.error("E206", "only one bands block per indicator", extra)
             scoring = self.check_bands(bands[0], dim)
+            for stray in (i for i in items if isinstance(i, ast.OtherwiseScore)):
+                self.error(
+                    "E503",
+                    "`otherwise =>` here belongs to curves; with bands, end the bands block "
+                    "with `otherwise => N`",
+                    stray,
+                )
         elif points:
             scoring = self.check_curve(points, items, dim, better, name)
         else:
@@ -1168,7 +1200,15 @@ class _Checker:
                                 item.name,
                                 hint=suggest(item.name.text, source.columns),
                             )
-                        self.exprs.check(item.value, Context("constant"))
+                        found = self.exprs.check(item.value, Context("constant"))
+                        column = source.columns.get(item.name.text)
+                        if column is not None and not _fits(found, column):
+                            self.error(
+                                "E706",
+                                f"'{item.name.text}' is a {column.type} column; this value is "
+                                f"{found}",
+                                item.value,
+                            )
             elif isinstance(stmt, ast.GivenFile):
                 if stmt.source.text not in self.symbols.sources:
                     self.error("E701", f"unknown source '{stmt.source.text}'", stmt.source)
@@ -1198,6 +1238,19 @@ class _Checker:
             self.diagnostics.append(problem)
         elif not target.is_file():
             self.error("E703", f"fixture file not found: {stmt.path.raw}", stmt.path)
+
+
+def _fits(found: dims.Dim, column: model.Column) -> bool:
+    """Can a fixture literal of this dimension fill this column?"""
+    if found.kind == "any":
+        return True
+    if column.type == "text":
+        return found.kind == "text"
+    if column.type == "bool":
+        return found.kind == "bool"
+    if column.type == "date":
+        return found.kind == "date"
+    return dims.compatible(found, column.dim) and found.numeric
 
 
 def _overlap(a: model.Band, b: model.Band) -> bool:

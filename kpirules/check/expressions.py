@@ -15,6 +15,7 @@ Every expression is checked in a *context* that says which names it may use:
 
 from __future__ import annotations
 
+import calendar
 import difflib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -43,6 +44,7 @@ class Context:
     depends_on: set[str] = field(default_factory=set)  # indicators used (not lagged)
     lagged: set[str] = field(default_factory=set)  # indicators used via previous/trend
     sources: set[str] = field(default_factory=set)  # sources aggregated
+    rated: bool = True  # outcome: is the rating known yet? (not in scorecard gates)
 
     def inside_aggregate(self) -> Context:
         return Context(
@@ -55,6 +57,20 @@ class Context:
             self.lagged,
             self.sources,
         )
+
+
+def valid_date(text: str) -> bool:
+    year, month, day = (int(part) for part in text.split("-"))
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
+
+
+def valid_period(text: str) -> bool:
+    """Month numbers 1–12; quarter and fiscal-year forms are valid by their syntax."""
+    return not (len(text) == 7 and text[5:].isdigit() and not 1 <= int(text[5:]) <= 12)
+
+
+def _as_percent(fraction: Decimal) -> str:
+    return f"{(fraction * 100).normalize():f}%"
 
 
 def suggest(name: str, candidates) -> str | None:
@@ -103,7 +119,7 @@ class ExpressionChecker:
             self.diagnostics.append(
                 warning(
                     "W301",
-                    f"{expr.text} is {expr.text}00% of a percent indicator",
+                    f"{expr.text} means {_as_percent(value)} for a percent indicator",
                     expr.span,
                     hint=f"write {expr.text}% if you mean percent",
                 )
@@ -164,8 +180,12 @@ class ExpressionChecker:
         if isinstance(expr, ast.Bool):
             return dims.BOOL
         if isinstance(expr, ast.DateLit):
+            if not valid_date(expr.text):
+                self._error("E313", f"{expr.text} is not a calendar date", expr)
             return dims.DATE
         if isinstance(expr, ast.PeriodLit):
+            if not valid_period(expr.text):
+                self._error("E313", f"{expr.text} is not a period", expr)
             return dims.PERIOD
         if isinstance(expr, ast.ListLit):
             for item in expr.items:
@@ -223,9 +243,25 @@ class ExpressionChecker:
         symbols = self.symbols
         if ctx.kind in ("outcome", "rating") and name == "score":
             return dims.NUMBER
+        if ctx.kind == "outcome" and name == "rating" and not ctx.rated:
+            self._error(
+                "E202",
+                "a scorecard gate cannot use the rating: the rating is decided after the gates",
+                expr,
+                hint="test the score or the indicators instead",
+            )
+            return dims.ANY
         if ctx.kind == "outcome" and name == "rating":
             return dims.TEXT
-        if ctx.kind in ("formula", "outcome", "test", "row") and name in symbols.indicators:
+        if ctx.kind == "test" and name in symbols.indicators:
+            self._error(
+                "E705",
+                f"'{name}' has a value per person and period",
+                expr,
+                hint=f'ask for one: value({name}, "e1")',
+            )
+            return dims.ANY
+        if ctx.kind in ("formula", "outcome", "row") and name in symbols.indicators:
             if ctx.kind == "row":
                 self._error(
                     "E307",
@@ -234,15 +270,14 @@ class ExpressionChecker:
                     hint="aggregate the source columns, or move it outside",
                 )
                 return dims.ANY
-            if ctx.kind != "test":
-                ctx.depends_on.add(name)
+            ctx.depends_on.add(name)
             return symbols.indicator_dim(name)
         if name in symbols.benchmarks and ctx.kind != "roster":
             return symbols.benchmark_dim(name)
         if ctx.kind == "constant" and name in symbols.kind_of:
             self._error(
                 "E308",
-                f"'{name}' is a {symbols.kind_of[name]}; a constant is needed here",
+                f"'{name}' is {dims.article(symbols.kind_of[name])}; a constant is needed here",
                 expr,
                 hint="write a number, a percentage, a quantity or a benchmark",
             )
@@ -469,8 +504,6 @@ class ExpressionChecker:
             expr,
             hint=suggest(func, known) or "functions: " + ", ".join(sorted(set(known))),
         )
-        for arg in expr.args:
-            self._infer(arg, ctx)
         return dims.ANY
 
     def _aggregate(self, expr: ast.Call, ctx: Context) -> Dim:
@@ -587,6 +620,14 @@ class ExpressionChecker:
             self._error("E210", f"use {usage}", expr)
             return dims.ANY
         name = args[0].name
+        better = self.symbols.indicator_better(name)
+        if func != "previous" and better == "closer":
+            self._error(
+                "E210",
+                f"{func}() needs a direction, and '{name}' is better closer to a target",
+                expr,
+                hint="define an indicator for the distance, e.g. abs(x - 100%), better lower",
+            )
         ctx.lagged.add(name)
         dim = self.symbols.indicator_dim(name)
         self.dims[id(args[0])] = dim

@@ -20,6 +20,10 @@ NAMED_KINDS = {
 }
 
 
+# Names gates, payouts and action rules use for the scorecard's own results.
+RESERVED = ("score", "rating")
+
+
 class Symbols:
     def __init__(self, modules: list[ast.Module], diagnostics: list[Diagnostic]):
         self.policies: list[ast.PolicyDecl] = []
@@ -53,13 +57,23 @@ class Symbols:
                 kind = NAMED_KINDS.get(type(item))
                 if kind is not None:
                     name = item.name.text
+                    if name in RESERVED:
+                        diagnostics.append(
+                            error(
+                                "E213",
+                                f"'{name}' is a reserved name (the scorecard's {name})",
+                                item.name.span,
+                                hint=f"call it something else, e.g. {name}_{kind}",
+                            )
+                        )
+                        continue
                     if name in first_seen:
                         earlier = first_seen[name]
+                        previous = dims.article(self.kind_of[name])
                         diagnostics.append(
                             error(
                                 "E201",
-                                f"'{name}' is already declared as a {self.kind_of[name]} "
-                                f"at {earlier.span}",
+                                f"'{name}' is already declared as {previous} at {earlier.span}",
                                 item.name.span,
                                 hint="every source, objective, goal, indicator, benchmark, "
                                 "scorecard, rating and incentive needs its own name",
@@ -90,6 +104,10 @@ class Symbols:
         unit = next((s.name.text for s in decl.body if isinstance(s, ast.UnitStmt)), None)
         return dims.of_indicator_unit(unit, self.currency) if unit else dims.ANY
 
+    def indicator_better(self, name: str) -> str:
+        decl = self.indicators[name]
+        return next((s.name.text for s in decl.body if isinstance(s, ast.Better)), "higher")
+
     def benchmark_dim(self, name: str) -> Dim:
         expr = self.benchmarks[name].expr
         while isinstance(expr, ast.Negate):
@@ -99,5 +117,5 @@ class Symbols:
         if isinstance(expr, ast.Quantity):
             if expr.unit in dims.DURATION_UNITS:
                 return dims.duration(expr.unit)
-            return dims.money(expr.unit)
+            return dims.money(self.currency or expr.unit)  # a wrong currency is E309
         return dims.LITERAL_NUMBER

@@ -163,7 +163,8 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
         tester = level_tester(policy, card, evaluator)
         env = {"score": total, "level_test": tester}
         for gate in card.gates:
-            failed = ~_holds(evaluator.grid(gate.condition, env))
+            # A gate changes a total; it does not invent one where data was missing.
+            failed = ~_holds(evaluator.grid(gate.condition, env)) & total.notna()
             if gate.effect == "cap":
                 total = total.where(~failed, np.minimum(total, float(gate.value)))
             else:

@@ -4,6 +4,8 @@ the attainment of the goals under them."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
 from kpirules import model
@@ -56,7 +58,7 @@ def goal_attainment(
             attainment = 1 - (series - goal_value).abs() / abs(goal_value or 1)
         else:
             attainment = series / goal_value if goal_value else series.where(series < 0, 1.0)
-        deadline = calendar.parse(goal.deadline) if goal.deadline else None
+        deadline = _deadline(goal.deadline, calendar)
         for period, value in series.items():
             rows.append(
                 {
@@ -89,6 +91,15 @@ def goal_attainment(
             "due",
         ],
     )
+
+
+def _deadline(text: str | None, calendar: Calendar) -> int | None:
+    """The period a goal is due in: a period label of the cadence, or a date."""
+    if text is None:
+        return None
+    if len(text) == 10:  # YYYY-MM-DD
+        return calendar.ordinal_of_date(date.fromisoformat(text))
+    return calendar.parse(text)
 
 
 def objective_attainment(policy: model.Policy, goals: pd.DataFrame) -> pd.DataFrame:

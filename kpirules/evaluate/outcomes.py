@@ -15,24 +15,30 @@ from kpirules.evaluate.scoring import band_masks
 def level_tester(policy: model.Policy, card: model.Scorecard, evaluator: Evaluator):
     """`x misses threshold` / `x reaches target` against this scorecard's curve points,
     in the indicator's direction. A missing value neither misses nor reaches."""
-    points = {
-        entry.indicator: {p.kind: float(p.value) for p in entry.scoring.points}
-        for entry in card.entries
-        if isinstance(entry.scoring, model.Curve)
-    }
+    points: dict[str, dict[str, list[float]]] = {}
+    for entry in card.entries:
+        if isinstance(entry.scoring, model.Curve):
+            by_kind = points.setdefault(entry.indicator, {})
+            for point in entry.scoring.points:
+                by_kind.setdefault(point.kind, []).append(float(point.value))
 
     def test(expr: ast.LevelTest) -> pd.Series:
         name = expr.subject.name
         indicator = policy.indicators[name]
         value = evaluator.values[name]
-        level = points[name][expr.level]
+        levels = points[name][expr.level]
         if indicator.better == "lower":
-            reaches = value <= level
+            reaches = value <= levels[0]
         elif indicator.better == "closer":
-            target = points[name].get("target", level)
-            reaches = (value - target).abs() <= abs(level - target)
+            # Within the level's points on both sides of the target (or, with one point,
+            # no farther from the target than it).
+            target = points[name].get("target", levels)[0]
+            if len(levels) > 1:
+                reaches = (value >= min(levels)) & (value <= max(levels))
+            else:
+                reaches = (value - target).abs() <= abs(levels[0] - target)
         else:
-            reaches = value >= level
+            reaches = value >= levels[0]
         result = reaches if expr.test == "reaches" else ~reaches
         return result.astype("boolean").mask(value.isna(), pd.NA)
 
@@ -110,7 +116,7 @@ def payouts(
         raw = pd.Series(np.select(masks, outputs, default=np.nan), index=index)
     else:
         raw = _series(evaluator.grid(incentive.pay, env), index).astype("float64")
-    amount = raw.where(gate_ok, 0.0)
+    amount = raw
     capped = pd.Series(False, index=index)
     if incentive.floor is not None:
         amount = np.maximum(amount, _series(evaluator.grid(incentive.floor, env), index))
@@ -118,6 +124,8 @@ def payouts(
         cap = _series(evaluator.grid(incentive.cap, env), index)
         capped = amount > cap
         amount = amount.where(~capped, cap)
+    amount = amount.where(gate_ok, 0.0)  # a closed gate pays nothing, whatever the floor
+    capped &= gate_ok
     factor = pd.Series(1.0, index=index)
     if incentive.prorate == "days_employed":
         factor = employment_factor(evaluator, evaluator.roster, calendar, index)
