@@ -1,6 +1,6 @@
 """kpirules: policy-as-code for KPI performance management."""
 
-from kpirules.api import load
+from kpirules.api import evaluate, load
 from kpirules.diagnostics import Diagnostic, KpiError, Severity
 
 __version__ = "0.1.0"

@@ -27,3 +27,13 @@ def load(path: str | Path, root: str | Path | None = None) -> model.Policy:
     if policy is None:
         raise KpiError(diagnostics)
     return policy
+
+
+def evaluate(policy: model.Policy | str | Path, data, period: str | None = None, **options):
+    """Evaluate a policy (a checked model, or a path to load) against data: a binding
+    file, a folder, or a mapping of source name → DataFrame. Returns `Results`."""
+    from kpirules.evaluate import evaluate as run
+
+    if not isinstance(policy, model.Policy):
+        policy = load(policy)
+    return run(policy, data, period, **options)

@@ -206,3 +206,23 @@ def test_summary_prints_cascade_and_scorecards():
     result = invoke("summary", str(REPO / "policies" / "sales"))
     assert result.exit_code == 0, result.output
     assert "objective" in result.output and "Scorecard" in result.output
+
+
+def test_api_evaluate_takes_a_path_or_a_model(project):
+    import pandas as pd
+
+    path = project / "p.kpi"
+    path.write_text(
+        GOOD.replace("cadence monthly", "cadence monthly\n  effective 2026-01-01 to 2026-01-31")
+    )
+    data = {
+        "staff": pd.DataFrame({"id": ["s1"]}),
+        "tickets": pd.DataFrame(
+            {"id": ["s1", "s1"], "opened_on": ["2026-01-02", "2026-01-03"], "minutes": ["10", "20"]}
+        ),
+    }
+    by_path = kpirules.evaluate(path, data)
+    by_model = kpirules.evaluate(kpirules.load(path), data)
+    # mean 15 min = target → 100.
+    assert by_path.totals["total"].tolist() == [100.0]
+    assert by_path.to_json() == by_model.to_json()
