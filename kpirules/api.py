@@ -32,7 +32,7 @@ def load(path: str | Path, root: str | Path | None = None) -> model.Policy:
 def evaluate(policy: model.Policy | str | Path, data, period: str | None = None, **options):
     """Evaluate a policy (a checked model, or a path to load) against data: a binding
     file, a folder, or a mapping of source name → DataFrame. Returns `Results`."""
-    from kpirules.evaluate import evaluate as run
+    from kpirules.engine import evaluate as run
 
     if not isinstance(policy, model.Policy):
         policy = load(policy)

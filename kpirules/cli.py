@@ -254,7 +254,7 @@ def eval_command(
 ) -> None:
     """Evaluate a policy against data: values, scores, ratings, payouts, actions."""
     from kpirules.data import DataError
-    from kpirules.evaluate import EvaluationError, evaluate
+    from kpirules.engine import EvaluationError, evaluate
     from kpirules.export import write_csv, write_xlsx
     from kpirules.present import print_results
 

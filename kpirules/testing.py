@@ -22,8 +22,8 @@ from kpirules import dimensions as dims
 from kpirules.data import DataError, empty_frame
 from kpirules.data.binding import FileSpec
 from kpirules.data.readers import read
-from kpirules.evaluate import EvaluationError, evaluate
-from kpirules.evaluate.expressions import minutes_per
+from kpirules.engine import EvaluationError, evaluate
+from kpirules.engine.expressions import minutes_per
 from kpirules.formatter import format_expr
 from kpirules.loader import confined
 from kpirules.results import Results

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from kpirules.check import check
-from kpirules.evaluate import EvaluationError, evaluate
-from kpirules.evaluate.outcomes import round_money
-from kpirules.evaluate.scoring import curve_score
+from kpirules.engine import EvaluationError, evaluate
+from kpirules.engine.outcomes import round_money
+from kpirules.engine.scoring import curve_score
 from kpirules.model import Curve, CurvePoint
 from kpirules.parser import parse
 from kpirules.resources import schema

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from kpirules import model
-from kpirules.evaluate.cascade import goal_attainment, objective_attainment
-from kpirules.evaluate.expressions import Evaluator, Level, Notes, _holds, minutes_per
-from kpirules.evaluate.outcomes import fire_actions, level_tester, payouts
-from kpirules.evaluate.scoring import DECIMALS, apply_limits, entry_score, weighted_total
+from kpirules.engine.cascade import goal_attainment, objective_attainment
+from kpirules.engine.expressions import Evaluator, Level, Notes, _holds, minutes_per
+from kpirules.engine.outcomes import fire_actions, level_tester, payouts
+from kpirules.engine.scoring import DECIMALS, apply_limits, entry_score, weighted_total
 from kpirules.periods import Calendar, calendar_of
 from kpirules.plan import IndicatorStep, build
 from kpirules.results import Results

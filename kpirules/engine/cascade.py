@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 
 from kpirules import model
-from kpirules.evaluate.expressions import Evaluator, Level, Notes, _compare
+from kpirules.engine.expressions import Evaluator, Level, Notes, _compare
 from kpirules.periods import Calendar
 from kpirules.plan import Plan
 

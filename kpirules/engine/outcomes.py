@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from kpirules import ast, model
-from kpirules.evaluate.expressions import Evaluator, _holds
-from kpirules.evaluate.scoring import band_masks
+from kpirules.engine.expressions import Evaluator, _holds
+from kpirules.engine.scoring import band_masks
 
 
 def level_tester(policy: model.Policy, card: model.Scorecard, evaluator: Evaluator):
