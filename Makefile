@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/kpirules check policies
-	$(BIN)/kpirules summary policies/sales
+	$(BIN)/kpirules test policies/sales
+	$(BIN)/kpirules eval policies/sales --data policies/sales/data.yaml --period 2026-Q4 --as-of 2027-01-04
 
 test: $(STAMP)
 	$(BIN)/ruff check kpirules tests bench

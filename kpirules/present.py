@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
@@ -205,7 +206,7 @@ def print_results(results, console: Console, limit: int = 50) -> None:
             findings.add_row(
                 row.severity,
                 row.source,
-                "" if row.row != row.row or row.row is None else str(row.row),
+                "" if pd.isna(row.row) else str(row.row),
                 str(row.column or ""),
                 row.check,
                 row.message,

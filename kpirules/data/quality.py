@@ -7,7 +7,7 @@ Everything is vectorised over columns; the result does not depend on the order o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -190,6 +190,7 @@ class _Context:
     levels: dict[str, str]
     effective: tuple[pd.Timestamp | None, pd.Timestamp | None]
     roster: model.Source | None
+    history: dict[str, pd.Timestamp] = field(default_factory=dict)  # source → earliest row
     roster_all: pd.Series | None = None  # typed keys of every roster row
     roster_used: pd.Series | None = None  # … of the rows kept
 
@@ -333,6 +334,7 @@ class _SourceCheck:
     def check_range(self) -> None:
         time = self.spec.time
         start, end = self.ctx.effective
+        start = self.ctx.history.get(self.spec.name, start)
         if self.spec.is_roster or time not in self.typed or (start is None and end is None):
             return
         values = self.typed[time].values
@@ -354,22 +356,25 @@ class _SourceCheck:
         )
 
 
-def _history_start(policy: model.Policy, calendar: Calendar) -> pd.Timestamp | None:
-    """The earliest date a row may carry: the effective start, moved back by as many
-    periods as the policy's rolling windows look back (`over last 4 periods` needs the
-    three periods before the first one evaluated)."""
+def _history_starts(policy: model.Policy, calendar: Calendar) -> dict[str, pd.Timestamp]:
+    """Per source, the earliest date a row may carry when a rolling window reads it: the
+    effective start moved back by as many periods as its longest window looks back
+    (`over last 4 periods` needs the three periods before the first one evaluated)."""
     from kpirules.plan import build
 
     header = policy.header
     if header is None or header.effective_start is None:
-        return None
-    start = date.fromisoformat(header.effective_start)
-    look_back = max(
-        (agg.window - 1 for step in build(policy).steps for agg in step.aggregates), default=0
-    )
-    if look_back:
-        start = calendar.start(calendar.ordinal_of_date(start) - look_back)
-    return pd.Timestamp(start)
+        return {}
+    first = calendar.ordinal_of_date(date.fromisoformat(header.effective_start))
+    look_back: dict[str, int] = {}
+    for step in build(policy).steps:
+        for agg in step.aggregates:
+            look_back[agg.source] = max(look_back.get(agg.source, 0), agg.window - 1)
+    return {
+        source: pd.Timestamp(calendar.start(first - periods))
+        for source, periods in look_back.items()
+        if periods
+    }
 
 
 def check_data(
@@ -384,10 +389,10 @@ def check_data(
     header = policy.header
     levels = levels_of(policy)
     effective = (
-        _history_start(policy, calendar),
+        _timestamp(header.effective_start) if header else None,
         _timestamp(header.effective_end) if header else None,
     )
-    ctx = _Context(levels, effective, policy.roster)
+    ctx = _Context(levels, effective, policy.roster, history=_history_starts(policy, calendar))
     names = sorted(tables, key=lambda n: (not policy.sources[n].is_roster, n))
     frames: dict[str, pd.DataFrame] = {}
     parts: list[dict] = []

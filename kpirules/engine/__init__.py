@@ -11,7 +11,7 @@ import pandas as pd
 from kpirules import model
 from kpirules.engine.cascade import goal_attainment, objective_attainment
 from kpirules.engine.expressions import Evaluator, Level, Notes, _holds, minutes_per
-from kpirules.engine.outcomes import fire_actions, level_tester, payouts
+from kpirules.engine.outcomes import employment_factor, fire_actions, level_tester, payouts
 from kpirules.engine.scoring import DECIMALS, apply_limits, entry_score, weighted_total
 from kpirules.periods import Calendar, calendar_of
 from kpirules.plan import IndicatorStep, build
@@ -144,10 +144,15 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
 
     index = evaluator.level.index
     roster_frame = evaluator.frames[policy.roster.name]
+    # Only people employed at some point of a period are evaluated in it: before their
+    # start date or after their end date nobody scores, rates or plans for them.
+    employed = employment_factor(evaluator, policy.roster, calendar, index).to_numpy() > 0
     scores, totals, pays, actions = [], [], [], []
     for number, card in enumerate(policy.scorecards.values(), 1):
         members = _members(card, evaluator, roster_frame)
-        member_rows = members.reindex(index.get_level_values("key"), fill_value=False).to_numpy()
+        member_rows = (
+            members.reindex(index.get_level_values("key"), fill_value=False).to_numpy() & employed
+        )
         by_indicator = {}
         for entry in card.entries:
             values = evaluator.values[entry.indicator]
@@ -204,7 +209,7 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
                 card,
                 evaluator,
                 env,
-                members.reindex(index.get_level_values("key"), fill_value=False).set_axis(index),
+                pd.Series(member_rows, index=index),
                 policy.header,
                 calendar,
             )

@@ -49,12 +49,13 @@ def goal_attainment(
             notes.add(f"goal {goal.name}", f"no one in {level_name} {owner!r}", 1)
             continue
         series = values.xs(owner, level="key")
-        indicator = policy.indicators[target.indicator]
         goal_value = float(target.value)
         met = _compare(target.op, series, goal_value)
-        if indicator.better == "lower":
+        # Attainment follows the target's own direction: value / target for "at least",
+        # target / value for "at most", closeness for "exactly".
+        if target.op in ("<", "<="):
             attainment = goal_value / series.where(series != 0)
-        elif indicator.better == "closer":
+        elif target.op in ("==", "!="):
             attainment = 1 - (series - goal_value).abs() / abs(goal_value or 1)
         else:
             attainment = series / goal_value if goal_value else series.where(series < 0, 1.0)
