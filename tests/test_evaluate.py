@@ -604,15 +604,31 @@ def test_gates_floors_and_closer_levels_by_hand():
 
 
 def test_people_are_only_evaluated_while_employed():
-    people = pd.concat([EMPLOYEES, pd.DataFrame({
-        "employee_id": ["e5"], "department": ["Sales"], "role": ["rep"], "manager_id": ["m1"],
-        "base_salary": ["10000"], "hired_on": ["2026-05-01"],
-    })])
-    results = evaluate(load(POLICY.replace("when missing => reweight", "when missing => score 0")),
-                       {"employees": people, "orders": ORDERS})
+    people = pd.concat(
+        [
+            EMPLOYEES,
+            pd.DataFrame(
+                {
+                    "employee_id": ["e5"],
+                    "department": ["Sales"],
+                    "role": ["rep"],
+                    "manager_id": ["m1"],
+                    "base_salary": ["10000"],
+                    "hired_on": ["2026-05-01"],
+                }
+            ),
+        ]
+    )
+    results = evaluate(
+        load(POLICY.replace("when missing => reweight", "when missing => score 0")),
+        {"employees": people, "orders": ORDERS},
+    )
     e5 = results.totals[results.totals["subject"] == "e5"]
     # Hired on 1 May: nothing in Q1; from Q2 on, scored 0 for having no data.
     assert e5["period"].tolist() == ["2026-Q2", "2026-Q3", "2026-Q4"]
     assert set(results.actions.loc[results.actions["subject"] == "e5", "period"]) <= {
-        "2026-Q2", "2026-Q3", "2026-Q4"}
+        "2026-Q2",
+        "2026-Q3",
+        "2026-Q4",
+    }
     assert "2026-Q1" not in set(results.payouts.loc[results.payouts["subject"] == "e5", "period"])
