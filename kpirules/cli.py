@@ -447,6 +447,74 @@ def _print_test(outcome) -> None:
 
 
 @main.command()
+@click.argument("policy_path", metavar="POLICY")
+@click.option(
+    "--data",
+    "data_path",
+    required=True,
+    metavar="BINDING",
+    help="The data binding (data.yaml), or a folder with one file per source.",
+)
+@click.option("--subject", required=True, help="The roster key of the person to explain.")
+@click.option("--period", help="The period (default: the person's latest evaluated one).")
+@click.option("--indicator", help="Explain only this indicator.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "md"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date the staleness check compares with (default: today).",
+)
+def explain(
+    policy_path: str,
+    data_path: str,
+    subject: str,
+    period: str | None,
+    indicator: str | None,
+    output_format: str,
+    as_of,
+) -> None:
+    """Show how one person's values, scores, rating, payout and actions were derived."""
+    from kpirules.data import DataError
+    from kpirules.trace import ExplainError, render_markdown
+    from kpirules.trace import explain as trace
+    from kpirules.trace import render_text as render_trace
+
+    unit, policy, diagnostics = check_unit(policy_path)
+    if policy is None:
+        for diagnostic in diagnostics:
+            click.echo(render_text(diagnostic, unit.sources), err=True)
+        sys.exit(EXIT_FINDINGS)
+    try:
+        step = trace(
+            policy, data_path, subject, period, indicator, as_of=as_of.date() if as_of else None
+        )
+    except (ExplainError, DataError) as exc:
+        click.echo(f"kpirules: {exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    if output_format == "json":
+        payload = {
+            "version": 1,
+            "policy": policy.name,
+            "subject": subject,
+            "period": step.detail["period"],
+            "indicator": indicator,
+            "trace": step.to_dict(),
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    elif output_format == "md":
+        click.echo(render_markdown(step), nl=False)
+    else:
+        click.echo(render_trace(step), nl=False)
+
+
+@main.command()
 @click.argument("path")
 def summary(path: str) -> None:
     """Check one policy and print what it declares."""

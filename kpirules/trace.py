@@ -1,0 +1,854 @@
+"""Explain one person's numbers: from data rows through formulas, curves, weights, gates
+and ratings to payouts and actions, with the policy line behind each step.
+
+The evaluation itself runs as usual (vectorised, no tracing); the trace is then built
+for the one subject asked about, by re-reading that subject's rows and re-doing the
+arithmetic of each step in plain Python. Every number it shows is checked against the
+engine's results; a step that does not recompute is marked so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from kpirules import ast, model
+from kpirules import dimensions as dims
+from kpirules.data import load_data
+from kpirules.engine import EvaluationError, evaluate
+from kpirules.engine.expressions import Evaluator, Level, Notes, _holds, minutes_per
+from kpirules.formatter import format_expr
+from kpirules.periods import calendar_of
+from kpirules.plan import is_aggregate
+
+MAX_ROWS_SHOWN = 50
+
+
+class ExplainError(Exception):
+    """The question cannot be answered (unknown subject, period, indicator)."""
+
+
+@dataclass
+class Step:
+    """One node of the derivation tree."""
+
+    title: str
+    value: Any = None
+    at: str | None = None  # file:line of the policy statement behind this step
+    detail: dict[str, Any] = field(default_factory=dict)
+    children: list[Step] = field(default_factory=list)
+
+    def add(self, child: Step) -> Step:
+        self.children.append(child)
+        return child
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "value": _plain(self.value),
+            "at": self.at,
+            "detail": {k: _plain(v) for k, v in self.detail.items()},
+            "children": [c.to_dict() for c in self.children],
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        value = round(value, 9)
+        return int(value) if value.is_integer() else value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    return value
+
+
+def _at(node: ast.Node | model.Indicator | Any) -> str | None:
+    span = getattr(node, "span", None)
+    return f"{span.file}:{span.line}" if span is not None and span.line else None
+
+
+def _num(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "missing"
+    return f"{value:,.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def explain(
+    policy: model.Policy,
+    data,
+    subject: str,
+    period: str | None = None,
+    indicator: str | None = None,
+    *,
+    as_of: date | None = None,
+) -> Step:
+    """The derivation of one subject's numbers in one period (default: their latest)."""
+    return Explainer(policy, data, as_of=as_of).explain(subject, period, indicator)
+
+
+class Explainer:
+    """Loads and evaluates once; explains any number of subjects afterwards."""
+
+    def __init__(self, policy: model.Policy, data, *, as_of: date | None = None):
+        self.policy = policy
+        self.loaded = load_data(policy, data, as_of=as_of)
+        if self.loaded.blocked:
+            raise ExplainError("data-quality errors stopped the run; see `kpirules eval`")
+        try:
+            self.results = evaluate(policy, self.loaded)
+        except EvaluationError as exc:
+            raise ExplainError(str(exc)) from exc
+        roster = policy.roster
+        self.subjects = set(self.loaded.frames[roster.name][roster.key])
+
+    def explain(
+        self, subject: str, period: str | None = None, indicator: str | None = None
+    ) -> Step:
+        policy, results = self.policy, self.results
+        roster = policy.roster
+        if subject not in self.subjects:
+            raise ExplainError(f"no one with {roster.key} {subject!r} in the roster")
+        if indicator is not None and indicator not in policy.indicators:
+            raise ExplainError(f"no indicator called {indicator!r}")
+        if period is not None and period not in results.periods:
+            calendar = calendar_of(policy)
+            if calendar.parse(period) is None:
+                raise ExplainError(f"{period!r} is not a {calendar.cadence} period")
+            raise ExplainError(
+                f"period {period} is outside the policy's range "
+                f"({results.periods[0]} to {results.periods[-1]})"
+            )
+        totals = results.totals[results.totals["subject"] == subject]
+        if period is None:
+            evaluated = totals.dropna(subset=["total"])["period"]
+            period = evaluated.iloc[-1] if len(evaluated) else results.periods[-1]
+        own = totals[totals["period"] == period]
+        if own.empty:
+            raise ExplainError(
+                f"{subject!r} is on no scorecard in {period} (not employed "
+                "then, or no scorecard applies)"
+            )
+        tracer = _Tracer(policy, self.loaded, results, subject, period)
+        first = own.iloc[0]
+        root = Step(
+            f"{subject} {first['name'] or ''}".strip() + f" — {period}",
+            detail={
+                "subject": subject,
+                "period": period,
+                "department": first["department"],
+                "role": first["role"],
+            },
+        )
+        for row in own.itertuples(index=False):
+            card = policy.scorecards[row.scorecard]
+            entries = [e for e in card.entries if indicator in (None, e.indicator)]
+            if indicator is not None and not entries:
+                continue
+            root.add(tracer.scorecard(card, row, entries, only_indicator=indicator is not None))
+        if indicator is not None and not root.children:
+            cards = ", ".join(own["scorecard"])
+            raise ExplainError(
+                f"indicator {indicator!r} is not on {subject!r}'s scorecard ({cards})"
+            )
+        if indicator is None:
+            goals = tracer.goals(first["department"])
+            if goals.children:
+                root.add(goals)
+        return root
+
+
+# ------------------------------------------------------------------ the tracer
+
+
+class _Tracer:
+    def __init__(self, policy, loaded, results, subject: str, period: str):
+        self.policy = policy
+        self.results = results
+        self.subject = subject
+        self.period = period
+        self.calendar = calendar_of(policy)
+        self.ordinal = self.calendar.parse(period)
+        roster = policy.roster
+        subjects = loaded.frames[roster.name][roster.key]
+        level = Level(
+            "subject", pd.Series(subjects.to_numpy(), index=subjects.to_numpy()), [self.ordinal]
+        )
+        self.evaluator = Evaluator(policy, loaded.frames, self.calendar, level, Notes())
+        self.frames = loaded.frames
+        self.files = loaded.files
+        by_key = loaded.frames[roster.name].set_index(roster.key)
+        self.person = by_key.loc[subject]
+
+    # ---- lookups in the engine's results
+    def value(self, indicator: str, period: str | None = None) -> float:
+        frame = self.results.indicators
+        mask = (frame["subject"] == self.subject) & (frame["period"] == (period or self.period))
+        found = frame.loc[mask & (frame["indicator"] == indicator), "value"]
+        return float(found.iloc[0]) if len(found) else math.nan
+
+    def scorecard(self, card: model.Scorecard, row, entries, only_indicator: bool) -> Step:
+        node = Step(
+            f"scorecard {card.name}: total {_num(row.total)}, rating {row.rating or '—'}",
+            row.total,
+            _at(card),
+            detail={"status": row.status},
+        )
+        scores = self.results.scores
+        mine = scores[
+            (scores["subject"] == self.subject)
+            & (scores["period"] == self.period)
+            & (scores["scorecard"] == card.name)
+        ].set_index("indicator")
+        for entry in entries:
+            node.add(self.entry(card, entry, mine.loc[entry.indicator]))
+        if only_indicator:
+            return node
+        node.add(self.total(card, mine, row))
+        rating = self.policy.ratings.get(card.rating)
+        if rating is not None:
+            node.add(self.rating(rating, row.total, row.rating))
+        for incentive in self.policy.incentives.values():
+            if card.name in incentive.scorecards:
+                node.add(self.payout(incentive, card, row))
+        rules = [
+            (f"incentive {i.name}", a)
+            for i in self.policy.incentives.values()
+            if card.name in i.scorecards
+            for a in i.actions
+        ]
+        rules += [
+            ("improvement", a)
+            for imp in self.policy.improvements
+            if card.name in imp.scorecards
+            for a in imp.actions
+        ]
+        if rules:
+            actions = node.add(Step("actions"))
+            for origin, rule in rules:
+                actions.add(self.action(origin, rule, card, row))
+        return node
+
+    # ---- indicators
+    def entry(self, card: model.Scorecard, entry: model.Entry, scored: pd.Series) -> Step:
+        indicator = self.policy.indicators[entry.indicator]
+        value = self.value(entry.indicator)
+        node = Step(
+            f"indicator {entry.indicator} = {_num(value)} {indicator.unit}",
+            value,
+            _at(indicator),
+            detail={"formula": format_expr(indicator.formula), "label": indicator.label},
+        )
+        node.add(self.formula(indicator, value))
+        node.add(self.score(entry, indicator, value, float(scored["score"])))
+        weight = float(scored["weight"])
+        effective = float(scored["effective_weight"])
+        contribution = float(scored["contribution"])
+        detail = {"weight": weight, "effective_weight": effective}
+        text = f"weight {_num(weight * 100)}%"
+        if not math.isnan(effective) and not math.isclose(effective, weight):
+            text += f", reweighted to {_num(effective * 100)}% (missing indicators)"
+        node.add(
+            Step(
+                f"{text}: contribution {_num(float(scored['score']))} × "
+                f"{_num(effective)} = {_num(contribution)}",
+                contribution,
+                _at(entry),
+                detail,
+            )
+        )
+        return node
+
+    def formula(self, indicator: model.Indicator, expected: float) -> Step:
+        """The formula's inputs for this subject and period, and its recomputation."""
+        node = Step(f"formula: {format_expr(indicator.formula)}", at=_at(indicator))
+        values: dict[int, float] = {}
+        for sub in ast.walk(indicator.formula):
+            if isinstance(sub, ast.Call) and is_aggregate(sub):
+                step, values[id(sub)] = self.aggregate(sub)
+                node.add(step)
+            elif isinstance(sub, ast.Name) and sub.name in self.policy.indicators:
+                node.add(
+                    Step(
+                        f"indicator {sub.name} = {_num(self.value(sub.name))}",
+                        self.value(sub.name),
+                        _at(self.policy.indicators[sub.name]),
+                    )
+                )
+            elif isinstance(sub, ast.Attribute) and sub.source == self.policy.roster.name:
+                node.add(
+                    Step(
+                        f"{sub.source}.{sub.column} = {self.person[sub.column]}",
+                        self.person[sub.column],
+                    )
+                )
+        recomputed = _Scalar(self, values).eval(indicator.formula)
+        if isinstance(recomputed, float):
+            recomputed = round(recomputed / minutes_per(indicator.dim), 9)
+        node.value = recomputed
+        node.title += f" = {_num(recomputed)}"
+        node.detail["recomputes"] = _same(recomputed, expected)
+        return node
+
+    def aggregate(self, call: ast.Call) -> tuple[Step, float]:
+        """The rows of this subject an aggregate reads, and their reduction."""
+        evaluator = self.evaluator
+        arg = call.args[0]
+        counting = call.func == "count" and isinstance(arg, ast.Name)
+        source = arg.name if counting else evaluator._source_of(call)
+        spec = self.policy.sources[source]
+        frame = evaluator.rows(source)
+        window = int(call.window.value) if call.window is not None else 1
+        if spec.is_roster:
+            frame = frame[frame[spec.key] == self.subject]
+        else:
+            frame = frame[frame[spec.subject] == self.subject]
+        if spec.time:
+            periods = frame["_period"]
+            frame = frame[(periods <= self.ordinal) & (periods > self.ordinal - window)]
+        read = len(frame)
+        if call.where is not None:
+            mask = _holds(evaluator.row(call.where, frame, source))
+            frame = (
+                frame[mask.to_numpy()]
+                if isinstance(mask, pd.Series)
+                else (frame if mask else frame.iloc[:0])
+            )
+        values = (
+            pd.Series(1.0, index=frame.index)
+            if counting
+            else pd.Series(evaluator.row(arg, frame, source), index=frame.index)
+        )
+        value = _reduce(call, values, read, evaluator)
+        # Durations are minutes inside the engine; show them in the column's own unit.
+        dim = self.policy.dims.get(id(call), dims.ANY)
+        per = minutes_per(dim)
+        unit = f" {dim.unit}" if dim.kind == "duration" else ""
+        shown = value / per
+        rows = frame["_row"].tolist()
+        detail = {
+            "source": source,
+            "file": self.files.get(source),
+            "rows_read": read,
+            "rows_used": len(frame),
+            "rows": rows[:MAX_ROWS_SHOWN],
+            "values": [
+                _plain(v / per if isinstance(v, float) else v)
+                for v in values.tolist()[:MAX_ROWS_SHOWN]
+            ],
+            "value": shown,
+        }
+        if call.where is not None:
+            detail["filter"] = format_expr(call.where)
+        if window > 1:
+            first = self.calendar.label(self.ordinal - window + 1)
+            detail["window"] = f"{first} to {self.period}"
+        title = (
+            f"{format_expr(call)} = {_num(shown)}{unit}  ({len(frame)} of {read} rows of "
+            f"{source}{', rows ' + _rows(rows) if rows else ''})"
+        )
+        return Step(title, shown, detail=detail), value
+
+    def score(
+        self, entry: model.Entry, indicator: model.Indicator, value: float, expected: float
+    ) -> Step:
+        scoring = entry.scoring
+        if math.isnan(value):
+            rule = entry.missing
+            note = "missing: " + (
+                f"scored {rule.score}"
+                if rule and rule.action == "score"
+                else "handled by the scorecard's missing-data rule"
+            )
+            return Step(f"score {_num(expected)} ({note})", expected, _at(entry), {"missing": True})
+        if isinstance(scoring, model.Curve):
+            score, text, detail = _curve_arithmetic(value, scoring, indicator.better)
+        elif isinstance(scoring, model.Bands):
+            band = next((b for b in scoring.bands if b.contains(_dec(value))), None)
+            score = float(band.score) if band else math.nan
+            text = f"band {band.kind} → {_num(score)}" if band else "no band matches"
+            detail = {"band": band.kind if band else None, "at_band": _at(band) if band else None}
+        else:
+            score, text, detail = value, "the value is the score", {}
+        if entry.floor is not None and score < float(entry.floor):
+            score, text = float(entry.floor), text + f", raised to the floor {entry.floor}"
+        if entry.cap is not None and score > float(entry.cap):
+            score, text = float(entry.cap), text + f", capped at {entry.cap}"
+        detail["recomputes"] = _same(score, expected)
+        return Step(f"score {_num(score)}: {text}", score, _at(entry), detail)
+
+    # ---- totals, ratings, payouts, actions
+    def total(self, card: model.Scorecard, mine: pd.DataFrame, row) -> Step:
+        parts = mine["contribution"].dropna()
+        weighted = float(parts.sum()) if len(parts) else math.nan
+        node = Step(
+            f"weighted total {' + '.join(_num(v) for v in parts)} = {_num(weighted)}",
+            weighted,
+            _at(card),
+            {"missing_rule": card.missing.action},
+        )
+        env = {"score": weighted}
+        for gate in card.gates:
+            holds = _Scalar(self, {}, env, card).truth(gate.condition)
+            effect = (
+                "none"
+                if holds
+                else (f"cap at {gate.value}" if gate.effect == "cap" else f"score {gate.value}")
+            )
+            values = _Scalar(self, {}, env, card).names(gate.condition)
+            node.add(
+                Step(
+                    f"gate {format_expr(gate.condition)}: "
+                    f"{'holds' if holds else 'fails → ' + effect} ({_shown(values)})",
+                    holds,
+                    _at(gate),
+                    {"values": values},
+                )
+            )
+        for bound, what in ((card.floor, "floor"), (card.cap, "cap")):
+            if bound is not None:
+                node.add(Step(f"score {what} {bound}", float(bound), _at(card)))
+        node.detail["final_total"] = row.total
+        node.detail["recomputes"] = bool(
+            card.gates or card.floor is not None or card.cap is not None
+        ) or _same(weighted, row.total)
+        return node
+
+    def rating(self, rating: model.Rating, total: float, label: str | None) -> Step:
+        node = Step(f"rating {label or '—'}", label, _at(rating))
+        for level in rating.levels:
+            if level.condition is None:
+                node.add(Step(f'"{level.label}" otherwise', level.label == label, _at(level)))
+                break
+            holds = _Scalar(self, {}, {"score": total}).truth(level.condition)
+            node.add(
+                Step(
+                    f'"{level.label}" when {format_expr(level.condition)}: '
+                    f"{'matches' if holds else 'no'} (score {_num(total)})",
+                    holds,
+                    _at(level),
+                )
+            )
+            if holds:
+                break
+        return node
+
+    def payout(self, incentive: model.Incentive, card: model.Scorecard, row) -> Step:
+        pays = self.results.payouts
+        paid = pays[
+            (pays["subject"] == self.subject)
+            & (pays["period"] == self.period)
+            & (pays["incentive"] == incentive.name)
+        ]
+        amount = float(paid["amount"].iloc[0]) if len(paid) else math.nan
+        node = Step(f"incentive {incentive.name}: pays {_num(amount)}", amount, _at(incentive))
+        env = {"score": row.total, "rating": row.rating}
+        scalar = _Scalar(self, {}, env, card)
+        for gate in incentive.gates:
+            holds = scalar.truth(gate.condition)
+            node.add(
+                Step(
+                    f"gate {format_expr(gate.condition)}: "
+                    f"{'holds' if holds else 'fails → no payout'}",
+                    holds,
+                    _at(gate),
+                    {"values": scalar.names(gate.condition)},
+                )
+            )
+        if incentive.pay is not None:
+            raw = scalar.eval(incentive.pay)
+            node.add(
+                Step(
+                    f"pay {format_expr(incentive.pay)} = {_num(raw)}",
+                    raw,
+                    detail={"values": scalar.names(incentive.pay)},
+                )
+            )
+        if len(paid):
+            first = paid.iloc[0]
+            node.add(
+                Step(
+                    f"before limits {_num(float(first['amount_before_limits']))}"
+                    + (", capped" if first["capped"] else ""),
+                    float(first["amount_before_limits"]),
+                )
+            )
+            factor = float(first["prorate_factor"])
+            if incentive.prorate:
+                node.add(Step(f"prorated by days employed × {_num(factor)}", factor))
+            header = self.policy.header
+            node.add(
+                Step(
+                    f"rounded {header.rounding_mode if header else 'half_even'} to "
+                    f"{header.rounding_step if header else '0.01'}: {_num(amount)}",
+                    amount,
+                )
+            )
+        return node
+
+    def action(self, origin: str, rule: model.Action, card: model.Scorecard, row) -> Step:
+        acts = self.results.actions
+        fired = bool(
+            (
+                (acts["subject"] == self.subject)
+                & (acts["period"] == self.period)
+                & (acts["rule"] == f"{rule.span.file}:{rule.span.line}")
+            ).any()
+        )
+        env = {"score": row.total, "rating": row.rating}
+        scalar = _Scalar(self, {}, env, card)
+        condition = format_expr(rule.condition)
+        holds = scalar.truth(rule.condition)
+        title = f'{rule.kind} "{rule.title}": ' + ("fired" if fired else "not fired")
+        detail = {
+            "origin": origin,
+            "condition": condition,
+            "holds_now": holds,
+            "values": scalar.names(rule.condition),
+        }
+        if rule.periods > 1:
+            detail["for_periods"] = rule.periods
+        if not fired:
+            detail["why_not"] = (
+                f"{condition} held, but not for {rule.periods} periods in a row"
+                if holds
+                else f"{condition} does not hold: " + _shown(detail["values"])
+            )
+        return Step(title, fired, _at(rule), detail)
+
+    def goals(self, department: str | None) -> Step:
+        node = Step("goals")
+        goals = self.results.goals
+        if goals is None or goals.empty:
+            return node
+        now = goals[goals["period"] == self.period]
+        for row in now.itertuples(index=False):
+            if row.owner_level != "company" and row.owner != department:
+                continue
+            goal = self.policy.goals[row.goal]
+            met = "met" if row.met else "not met"
+            node.add(
+                Step(
+                    f"goal {row.goal} ({row.owner_level} {row.owner}): {row.indicator} "
+                    f"{_num(row.value)} {row.op} {_num(row.target)}, {met}, attainment "
+                    f"{_num(row.attainment)}",
+                    row.attainment,
+                    _at(goal),
+                    {"supports": list(goal.supports)},
+                )
+            )
+        return node
+
+
+# ------------------------------------------------------------------ arithmetic
+
+
+def _shown(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {_num(v) if isinstance(v, float) else v}" for k, v in values.items())
+
+
+def _rows(rows: list[int]) -> str:
+    shown = ", ".join(str(r) for r in rows[:12])
+    return shown + (", …" if len(rows) > 12 else "")
+
+
+def _dec(value: float):
+    from decimal import Decimal
+
+    return Decimal(repr(value))
+
+
+def _same(a: float, b: float) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+def _reduce(call: ast.Call, values: pd.Series, read: int, evaluator: Evaluator) -> float:
+    """The aggregate of the rows shown — the same rules as the engine (see aggregate())."""
+    func = call.func
+    present = values.dropna()
+    if read == 0:
+        return math.nan
+    if func == "count":
+        return float(len(present))
+    if func == "count_distinct":
+        return float(present.nunique())
+    if func == "sum":
+        return float(present.sum()) if len(present) or len(values) == 0 else math.nan
+    if present.empty:
+        return math.nan
+    if func == "percentile":
+        return float(present.quantile(float(evaluator._literal(call.args[1], dims.PERCENT))))
+    return float(
+        getattr(present, {"mean": "mean", "min": "min", "max": "max", "median": "median"}[func])()
+    )
+
+
+def _curve_arithmetic(value: float, curve: model.Curve, better: str):
+    xs = [float(p.value) for p in curve.points]
+    ys = [float(p.score) for p in curve.points]
+    sign = -1 if better == "lower" else 1
+    v = value * sign
+    xs_signed = [x * sign for x in xs]
+    detail = {
+        "points": [
+            {"kind": p.kind, "value": float(p.value), "score": float(p.score)} for p in curve.points
+        ]
+    }
+    below = v < xs_signed[0] if better != "closer" else (v < xs[0] or v > xs[-1])
+    if below:
+        detail["segment"] = "before the first point"
+        return (
+            float(curve.otherwise),
+            f"worse than the first point ({_num(xs[0])}): otherwise {curve.otherwise}",
+            detail,
+        )
+    for i in range(len(xs) - 1):
+        a, b = xs_signed[i], xs_signed[i + 1]
+        if a <= v <= b:
+            share = (v - a) / (b - a) if b != a else 1.0
+            score = round(ys[i] + share * (ys[i + 1] - ys[i]), 9)
+            detail["segment"] = f"{curve.points[i].kind} to {curve.points[i + 1].kind}"
+            text = (
+                f"between {curve.points[i].kind} {_num(xs[i])} → {_num(ys[i])} and "
+                f"{curve.points[i + 1].kind} {_num(xs[i + 1])} → {_num(ys[i + 1])}: "
+                f"{_num(ys[i])} + ({_num(value)} − {_num(xs[i])}) / ({_num(xs[i + 1])} − "
+                f"{_num(xs[i])}) × ({_num(ys[i + 1])} − {_num(ys[i])}) = {_num(score)}"
+            )
+            return score, text, detail
+    detail["segment"] = "beyond the last point"
+    return (
+        ys[-1],
+        f"beyond the last point ({curve.points[-1].kind} {_num(xs[-1])}): {_num(ys[-1])}",
+        detail,
+    )
+
+
+class _Scalar:
+    """Plain-Python evaluation of an expression for the one subject and period traced."""
+
+    def __init__(
+        self,
+        tracer: _Tracer,
+        aggregates: dict[int, float],
+        env: dict | None = None,
+        card: model.Scorecard | None = None,
+    ):
+        self.t = tracer
+        self.aggregates = aggregates
+        self.env = env or {}
+        self.card = card
+        self.seen: dict[str, Any] = {}
+
+    def truth(self, expr: ast.Expr) -> bool:
+        value = self.eval(expr)
+        return value is True
+
+    def names(self, expr: ast.Expr) -> dict[str, Any]:
+        self.seen = {}
+        self.eval(expr)
+        return dict(self.seen)
+
+    def eval(self, e: ast.Expr) -> Any:
+        t = self.t
+        if isinstance(e, ast.Number | ast.Percent):
+            return float(e.value)
+        if isinstance(e, ast.Quantity):
+            if e.unit in dims.DURATION_UNITS:
+                return float(e.value * dims.DURATION_UNITS[e.unit][1])
+            return float(e.value)
+        if isinstance(e, ast.String):
+            return e.value
+        if isinstance(e, ast.Bool):
+            return e.value
+        if isinstance(e, ast.Name):
+            return self._name(e.name)
+        if isinstance(e, ast.Attribute):
+            value = t.person[e.column]
+            self.seen[f"{e.source}.{e.column}"] = value
+            column = t.policy.sources[e.source].columns[e.column]
+            return (
+                float(value) * minutes_per(column.dim)
+                if column.dim.kind == "duration"
+                else (float(value) if column.dim.numeric else value)
+            )
+        if isinstance(e, ast.Negate):
+            return -self.eval(e.operand)
+        if isinstance(e, ast.Not):
+            inner = self.eval(e.operand)
+            return None if inner is None else not inner
+        if isinstance(e, ast.In):
+            item = self.eval(e.item)
+            return None if item is None else item in [self.eval(i) for i in e.collection.items]
+        if isinstance(e, ast.If):
+            return self.eval(e.then) if self.eval(e.condition) is True else self.eval(e.otherwise)
+        if isinstance(e, ast.LevelTest):
+            return self._level(e)
+        if isinstance(e, ast.Call):
+            return self._call(e)
+        if isinstance(e, ast.Binary):
+            return self._binary(e)
+        raise ValueError(f"cannot trace {type(e).__name__}")
+
+    def _name(self, name: str) -> Any:
+        t = self.t
+        per = 1.0  # durations are minutes here; they are shown in their own unit
+        if name in self.env:
+            value = self.env[name]
+        elif name in t.policy.indicators:
+            per = minutes_per(t.policy.indicators[name].dim)
+            value = t.value(name) * per
+        elif name in t.policy.benchmarks:
+            per = minutes_per(t.policy.benchmarks[name].dim)
+            value = float(t.evaluator._literal(t.policy.benchmarks[name].expr, dims.ANY))
+        else:
+            value = t.person[name]
+        self.seen[name] = value / per if isinstance(value, float) else value
+        return value
+
+    def _binary(self, e: ast.Binary) -> Any:
+        if e.op in ("and", "or"):
+            left, right = self.eval(e.left), self.eval(e.right)
+            if e.op == "and":
+                return (
+                    False if False in (left, right) else (None if None in (left, right) else True)
+                )
+            return True if True in (left, right) else (None if None in (left, right) else False)
+        left, right = self.eval(e.left), self.eval(e.right)
+        if _missing(left) or _missing(right):
+            return None if e.op in ("==", "!=", "<", "<=", ">", ">=") else math.nan
+        if e.op in ("==", "!=", "<", "<=", ">", ">="):
+            return {
+                "==": left == right,
+                "!=": left != right,
+                "<": left < right,
+                "<=": left <= right,
+                ">": left > right,
+                ">=": left >= right,
+            }[e.op]
+        if e.op == "/":
+            return left / right if right else math.nan
+        return {"+": left + right, "-": left - right, "*": left * right}[e.op]
+
+    def _call(self, e: ast.Call) -> Any:
+        if id(e) in self.aggregates:
+            return self.aggregates[id(e)]
+        t = self.t
+        if e.func == "previous":
+            name = e.args[0].name
+            lag = int(e.args[1].value) if len(e.args) > 1 else 1
+            value = t.value(name, t.calendar.label(t.ordinal - lag))
+            self.seen[f"previous({name})"] = value
+            return value * minutes_per(t.policy.indicators[name].dim)
+        if e.func in ("worsening", "improving"):
+            name = e.args[0].name
+            n = int(e.args[1].value)
+            series = [t.value(name, t.calendar.label(t.ordinal - k)) for k in range(n, -1, -1)]
+            self.seen[f"{name} over the last {n + 1} periods"] = ", ".join(map(_num, series))
+            sign = -1 if t.policy.indicators[name].better == "lower" else 1
+            changes = [sign * (b - a) for a, b in itertools.pairwise(series)]
+            if any(math.isnan(c) for c in changes):
+                return False
+            return (
+                all(c < 0 for c in changes)
+                if e.func == "worsening"
+                else all(c > 0 for c in changes)
+            )
+        args = [self.eval(a) for a in e.args]
+        if e.func == "abs":
+            return abs(args[0])
+        if e.func == "round":
+            return round(args[0], int(args[1]) if len(args) > 1 else 0)
+        if e.func == "coalesce":
+            return next((a for a in args if not _missing(a)), math.nan)
+        if any(_missing(a) for a in args):
+            return math.nan
+        return min(args) if e.func == "min" else max(args)
+
+    def _level(self, e: ast.LevelTest) -> Any:
+        name = e.subject.name
+        value = self._name(name)
+        entry = (
+            next((x for x in self.card.entries if x.indicator == name), None) if self.card else None
+        )
+        points = (
+            [float(p.value) for p in entry.scoring.points if p.kind == e.level]
+            if entry and isinstance(entry.scoring, model.Curve)
+            else []
+        )
+        if _missing(value) or not points:
+            return None
+        value /= minutes_per(self.t.policy.indicators[name].dim)
+        better = self.t.policy.indicators[name].better
+        self.seen[f"{name} {e.level}"] = points[0] if len(points) == 1 else points
+        if better == "lower":
+            reaches = value <= points[0]
+        elif better == "closer" and len(points) > 1:
+            reaches = min(points) <= value <= max(points)
+        elif better == "closer":
+            target = next(float(p.value) for p in entry.scoring.points if p.kind == "target")
+            reaches = abs(value - target) <= abs(points[0] - target)
+        else:
+            reaches = value >= points[0]
+        return reaches if e.test == "reaches" else not reaches
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def render_text(step: Step) -> str:
+    lines: list[str] = []
+
+    def walk(node: Step, prefix: str, last: bool, top: bool) -> None:
+        mark = "" if top else ("└─ " if last else "├─ ")
+        at = f"  [{node.at}]" if node.at else ""
+        lines.append(prefix + mark + node.title + at)
+        extra = prefix + ("" if top else ("   " if last else "│  "))
+        for key in ("filter", "window", "why_not"):
+            if key in node.detail:
+                lines.append(extra + f"   {key.replace('_', ' ')}: {node.detail[key]}")
+        if node.detail.get("recomputes") is False:
+            lines.append(extra + "   ! does not recompute to the engine's result")
+        for i, child in enumerate(node.children):
+            walk(child, extra, i == len(node.children) - 1, False)
+
+    walk(step, "", True, True)
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(step: Step) -> str:
+    lines = [f"# {step.title}", ""]
+
+    def walk(node: Step, depth: int) -> None:
+        at = f" — `{node.at}`" if node.at else ""
+        lines.append("  " * depth + f"- {node.title}{at}")
+        for key in ("filter", "window", "why_not"):
+            if key in node.detail:
+                lines.append(
+                    "  " * (depth + 1) + f"- *{key.replace('_', ' ')}*: {node.detail[key]}"
+                )
+        for child in node.children:
+            walk(child, depth + 1)
+
+    for child in step.children:
+        walk(child, 0)
+    return "\n".join(lines) + "\n"
