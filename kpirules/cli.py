@@ -207,15 +207,25 @@ def _kpi_files(paths: tuple[str, ...]) -> list[Path]:
     return files
 
 
-@main.command("eval")
-@click.argument("policy_path", metavar="POLICY")
-@click.option(
+# Options that `eval` and `explain` share.
+_data_option = click.option(
     "--data",
     "data_path",
     required=True,
     metavar="BINDING",
     help="The data binding (data.yaml), or a folder with one file per source.",
 )
+_as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date the staleness check compares with (default: today).",
+)
+
+
+@main.command("eval")
+@click.argument("policy_path", metavar="POLICY")
+@_data_option
 @click.option("--period", help="Evaluate one period (e.g. 2026-Q1); default: all of them.")
 @click.option(
     "--format",
@@ -237,11 +247,12 @@ def _kpi_files(paths: tuple[str, ...]) -> list[Path]:
     show_default=True,
     help="Rows shown in the table.",
 )
+@_as_of_option
 @click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Date the staleness check compares with (default: today).",
+    "--record",
+    "record_dir",
+    metavar="DIR",
+    help="Also write a run record (inputs, hashes, results) into this new or empty folder.",
 )
 def eval_command(
     policy_path: str,
@@ -251,12 +262,14 @@ def eval_command(
     output: str | None,
     limit: int,
     as_of,
+    record_dir: str | None,
 ) -> None:
     """Evaluate a policy against data: values, scores, ratings, payouts, actions."""
     from kpirules.data import DataError
     from kpirules.engine import EvaluationError, evaluate
     from kpirules.export import write_csv, write_xlsx
     from kpirules.present import print_results
+    from kpirules.record import RecordError, write_record
 
     if output_format == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
@@ -266,11 +279,18 @@ def eval_command(
             click.echo(render_text(diagnostic, unit.sources), err=True)
         sys.exit(EXIT_FINDINGS)
     console = Console(stderr=True)
+    day, digest = (as_of.date() if as_of else None), None
     try:
         with _progress(console) as advance:
-            results = evaluate(
-                policy, data_path, period, as_of=as_of.date() if as_of else None, progress=advance
-            )
+            if record_dir is None:
+                results = evaluate(policy, data_path, period, as_of=day, progress=advance)
+            else:  # evaluate the copies the record keeps: what verify re-runs
+                results, digest = write_record(
+                    record_dir, unit, policy, data_path, period, day, policy_path, advance
+                )
+    except RecordError as exc:
+        click.echo(f"kpirules: {exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
     except DataError as exc:
         for problem in exc.problems:
             click.echo(f"kpirules: {problem}", err=True)
@@ -278,6 +298,8 @@ def eval_command(
     except EvaluationError as exc:
         click.echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
+    if digest:
+        click.echo(f"recorded the run in {record_dir} (manifest sha256 {digest})", err=True)
     target = Path(output) if output else None
     if output_format == "json":
         _emit(results.to_json(), target)
@@ -331,6 +353,25 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+@main.command()
+@click.argument("record_dir", metavar="DIR")
+@click.option(
+    "--expect-sha256",
+    "expected",
+    metavar="HASH",
+    help="The manifest hash noted when the record was made; fail unless the record has it.",
+)
+def verify(record_dir: str, expected: str | None) -> None:
+    """Re-run a run record from its recorded inputs and check that nothing changed."""
+    from kpirules.record import verify as verify_record
+
+    report = verify_record(record_dir, expected)
+    for line in report.lines:
+        click.echo(line)
+    click.echo(report.summary())
+    sys.exit(EXIT_FINDINGS if report.problems else EXIT_CLEAN)
 
 
 @main.command("test")
@@ -448,13 +489,7 @@ def _print_test(outcome) -> None:
 
 @main.command()
 @click.argument("policy_path", metavar="POLICY")
-@click.option(
-    "--data",
-    "data_path",
-    required=True,
-    metavar="BINDING",
-    help="The data binding (data.yaml), or a folder with one file per source.",
-)
+@_data_option
 @click.option("--subject", required=True, help="The roster key of the person to explain.")
 @click.option("--period", help="The period (default: the person's latest evaluated one).")
 @click.option("--indicator", help="Explain only this indicator.")
@@ -465,12 +500,7 @@ def _print_test(outcome) -> None:
     default="text",
     show_default=True,
 )
-@click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Date the staleness check compares with (default: today).",
-)
+@_as_of_option
 def explain(
     policy_path: str,
     data_path: str,

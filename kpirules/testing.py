@@ -23,7 +23,7 @@ from kpirules.data import DataError, empty_frame
 from kpirules.data.binding import FileSpec
 from kpirules.data.readers import read
 from kpirules.engine import EvaluationError, evaluate
-from kpirules.engine.expressions import minutes_per
+from kpirules.engine.expressions import literal_number, minutes_per
 from kpirules.formatter import format_expr
 from kpirules.loader import confined
 from kpirules.results import Results
@@ -181,12 +181,8 @@ class _Expectation:
         return f"expected {format_expr(expr)} to hold, but it is {_show(holds)}"
 
     def value(self, expr: ast.Expr) -> Any:
-        if isinstance(expr, ast.Number | ast.Percent):
-            return float(expr.value)
-        if isinstance(expr, ast.Quantity):
-            if expr.unit in dims.DURATION_UNITS:
-                return float(expr.value * dims.DURATION_UNITS[expr.unit][1])
-            return float(expr.value)
+        if isinstance(expr, ast.NUMERIC_LITERALS):
+            return literal_number(expr)
         if isinstance(expr, ast.Negate):
             return -self.value(expr.operand)
         if isinstance(expr, ast.String):

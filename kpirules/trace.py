@@ -21,12 +21,20 @@ from kpirules import ast, model
 from kpirules import dimensions as dims
 from kpirules.data import load_data
 from kpirules.engine import EvaluationError, evaluate
-from kpirules.engine.expressions import Evaluator, Level, Notes, _holds, minutes_per
+from kpirules.engine.expressions import (
+    Evaluator,
+    Level,
+    Notes,
+    _holds,
+    literal_number,
+    minutes_per,
+)
 from kpirules.formatter import format_expr
 from kpirules.periods import calendar_of
 from kpirules.plan import is_aggregate
 
 MAX_ROWS_SHOWN = 50
+SHOWN_DETAILS = ("filter", "window", "inputs", "because", "why_not")  # printed under a step
 
 
 class ExplainError(Exception):
@@ -473,7 +481,10 @@ class _Tracer:
                 Step(
                     f"pay {format_expr(incentive.pay)} = {_num(raw)}",
                     raw,
-                    detail={"values": scalar.names(incentive.pay)},
+                    detail={
+                        "values": scalar.names(incentive.pay),
+                        "inputs": _shown(scalar.names(incentive.pay)),
+                    },
                 )
             )
         if len(paid):
@@ -520,7 +531,9 @@ class _Tracer:
         }
         if rule.periods > 1:
             detail["for_periods"] = rule.periods
-        if not fired:
+        if fired:
+            detail["because"] = f"{condition}: {_shown(detail['values'])}"
+        else:
             detail["why_not"] = (
                 f"{condition} held, but not for {rule.periods} periods in a row"
                 if holds
@@ -666,12 +679,8 @@ class _Scalar:
 
     def eval(self, e: ast.Expr) -> Any:
         t = self.t
-        if isinstance(e, ast.Number | ast.Percent):
-            return float(e.value)
-        if isinstance(e, ast.Quantity):
-            if e.unit in dims.DURATION_UNITS:
-                return float(e.value * dims.DURATION_UNITS[e.unit][1])
-            return float(e.value)
+        if isinstance(e, ast.NUMERIC_LITERALS):
+            return literal_number(e)
         if isinstance(e, ast.String):
             return e.value
         if isinstance(e, ast.Bool):
@@ -823,7 +832,7 @@ def render_text(step: Step) -> str:
         at = f"  [{node.at}]" if node.at else ""
         lines.append(prefix + mark + node.title + at)
         extra = prefix + ("" if top else ("   " if last else "│  "))
-        for key in ("filter", "window", "why_not"):
+        for key in SHOWN_DETAILS:
             if key in node.detail:
                 lines.append(extra + f"   {key.replace('_', ' ')}: {node.detail[key]}")
         if node.detail.get("recomputes") is False:
@@ -841,7 +850,7 @@ def render_markdown(step: Step) -> str:
     def walk(node: Step, depth: int) -> None:
         at = f" — `{node.at}`" if node.at else ""
         lines.append("  " * depth + f"- {node.title}{at}")
-        for key in ("filter", "window", "why_not"):
+        for key in SHOWN_DETAILS:
             if key in node.detail:
                 lines.append(
                     "  " * (depth + 1) + f"- *{key.replace('_', ' ')}*: {node.detail[key]}"

@@ -34,6 +34,14 @@ _COMPARE = {
 }
 
 
+def literal_number(expr: ast.Number | ast.Percent | ast.Quantity) -> float:
+    """A numeric literal in the engine's units: percentages as fractions, durations in
+    minutes, money as the plain amount."""
+    if isinstance(expr, ast.Quantity) and expr.unit in dims.DURATION_UNITS:
+        return float(expr.value * dims.DURATION_UNITS[expr.unit][1])
+    return float(expr.value)
+
+
 def minutes_per(dim: dims.Dim) -> float:
     """The factor from a duration's own unit to minutes (1 for anything else)."""
     if dim.kind == "duration" and dim.unit:
@@ -269,12 +277,8 @@ class Evaluator:
     # ------------------------------------------------------------ shared operators
 
     def _literal(self, expr: ast.Expr, dim: dims.Dim) -> Any:
-        if isinstance(expr, (ast.Number, ast.Percent)):
-            return float(expr.value)
-        if isinstance(expr, ast.Quantity):
-            if expr.unit in dims.DURATION_UNITS:
-                return float(expr.value * dims.DURATION_UNITS[expr.unit][1])
-            return float(expr.value)
+        if isinstance(expr, ast.NUMERIC_LITERALS):
+            return literal_number(expr)
         if isinstance(expr, ast.Negate):
             return -self._literal(expr.operand, dim)
         if isinstance(expr, ast.Name) and expr.name in self.policy.benchmarks:
