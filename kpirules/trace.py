@@ -34,7 +34,14 @@ from kpirules.periods import calendar_of
 from kpirules.plan import is_aggregate
 
 MAX_ROWS_SHOWN = 50
-SHOWN_DETAILS = ("filter", "window", "inputs", "because", "why_not")  # printed under a step
+SHOWN_DETAILS = (
+    "supports",
+    "filter",
+    "window",
+    "inputs",
+    "because",
+    "why_not",
+)  # printed under a step
 
 
 class ExplainError(Exception):
@@ -257,7 +264,11 @@ class _Tracer:
             f"indicator {entry.indicator} = {_num(value)} {indicator.unit}",
             value,
             _at(indicator),
-            detail={"formula": format_expr(indicator.formula), "label": indicator.label},
+            detail={
+                "formula": format_expr(indicator.formula),
+                "label": indicator.label,
+                "supports": ", ".join(indicator.supports) or "no goal",
+            },
         )
         node.add(self.formula(indicator, value))
         node.add(self.score(entry, indicator, value, float(scored["score"])))
