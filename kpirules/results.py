@@ -109,6 +109,7 @@ class Results:
         actions,
     ) -> None:
         keep = set(reported)
+        labels = {p: calendar.label(p) for p in reported}
 
         def tidy(frames: list[pd.DataFrame], columns: list[str], order: list[str]):
             if not frames:
@@ -119,7 +120,7 @@ class Results:
             frame = frame.rename(columns={"key": "subject"})
             frame = frame[frame["period"].isin(keep)]
             frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
-            frame["period"] = frame["period"].map(calendar.label)
+            frame["period"] = frame["period"].map(labels)  # few periods, many rows
             return frame[[c for c in columns if c in frame.columns]]
 
         long = [
@@ -140,11 +141,11 @@ class Results:
         )
         if not goals.empty:
             goals = goals[goals["period"].isin(keep)].sort_values(["goal", "period"])
-            goals = goals.assign(period=goals["period"].map(calendar.label))
+            goals = goals.assign(period=goals["period"].map(labels))
         self.goals = goals.reset_index(drop=True)
         if not objectives.empty:
             objectives = objectives[objectives["period"].isin(keep)]
-            objectives = objectives.assign(period=objectives["period"].map(calendar.label))
+            objectives = objectives.assign(period=objectives["period"].map(labels))
         self.objectives = objectives.reset_index(drop=True)
 
     def _with_roster(self, totals: pd.DataFrame, roster_frame: pd.DataFrame) -> pd.DataFrame:

@@ -632,3 +632,54 @@ def test_people_are_only_evaluated_while_employed():
         "2026-Q4",
     }
     assert "2026-Q1" not in set(results.payouts.loc[results.payouts["subject"] == "e5", "period"])
+
+
+def test_rolling_windows_read_history_and_timeless_sources():
+    text = """
+policy "W" { cadence quarterly  effective 2026-01-01 to 2026-12-31 }
+roster people { key id  columns { id: text } }
+source sales { subject id  time day  columns { id: text  day: date  amount: number } }
+source skills { subject id  columns { id: text  level: number } }
+indicator rolling { unit number  better higher  = sum(sales.amount over last 3 periods) }
+indicator skill { unit number  better higher  = max(skills.level) }
+"""
+    sales = pd.DataFrame(
+        {
+            "id": ["p1"] * 4,
+            # 2025-Q3 and 2025-Q4 are history for the 3-quarter window of 2026-Q1.
+            "day": ["2025-08-01", "2025-11-01", "2026-02-01", "2026-05-01"],
+            "amount": ["1", "2", "4", "8"],
+        }
+    )
+    skills = pd.DataFrame({"id": ["p1", "p1"], "level": ["3", "5"]})
+    results = evaluate(
+        load(text), {"people": pd.DataFrame({"id": ["p1"]}), "sales": sales, "skills": skills}
+    )
+    rolling = engine_values(results, "rolling").loc["p1"].tolist()
+    # Q1: 1 + 2 + 4; Q2: 2 + 4 + 8; Q3: 4 + 8; Q4: 8 (Q2 is the last row in its window).
+    assert rolling == [7.0, 14.0, 12.0, 8.0]
+    # A source without a time column counts in every period.
+    assert engine_values(results, "skill").loc["p1"].tolist() == [5.0] * 4
+
+
+def test_reweight_with_no_data_at_all_gives_no_total():
+    text = MISSING.replace("MODE", "reweight").replace(
+        "indicator ib weight 40% { threshold 0 => 0  target 10 => 100 }",
+        "indicator ib weight 40% { threshold 0 => 0  target 10 => 100  when missing => score 30 }",
+    )
+    people = pd.DataFrame({"id": ["p1", "p2"]})
+    a = pd.DataFrame({"id": ["p1"], "day": ["2026-01-05"], "x": ["5"]})
+    empty = pd.DataFrame(
+        {
+            "id": pd.Series([], dtype=str),
+            "day": pd.Series([], dtype=str),
+            "y": pd.Series([], dtype=str),
+        }
+    )
+    totals = evaluate(load(text), {"people": people, "a": a, "b": empty}).totals.set_index(
+        "subject"
+    )
+    # p1: ia 5 → 50 and ib filled with 30: 0.6 × 50 + 0.4 × 30.
+    assert totals.loc["p1", "total"] == pytest.approx(42)
+    # p2 has no data at all: the fill alone does not make a total.
+    assert np.isnan(totals.loc["p2", "total"]) and totals.loc["p2", "status"] == "incomplete"

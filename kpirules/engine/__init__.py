@@ -177,7 +177,13 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
             status = status.where(~(failed & total.notna()), status + ", gate failed")
         total = apply_limits(total, card).round(DECIMALS)
         rating = _rate(policy.ratings.get(card.rating), total, evaluator)
-        env = {"score": total, "rating": rating, "level_test": tester}
+        # Payouts and actions see only the periods a person is a member and employed:
+        # a `for 2 periods` rule must not count a quarter before their start date.
+        env = {
+            "score": total.where(member_rows),
+            "rating": rating.where(member_rows),
+            "level_test": tester,
+        }
         for entry in card.entries:
             scores.append(
                 pd.DataFrame(

@@ -56,11 +56,14 @@ class Level:
     name: str  # "subject", "company" or a roster column
     key_of_subject: pd.Series  # subject id → key at this level
     periods: list[int]
+    keys: pd.Index = field(init=False)  # sorted; a key's position is its grid row block
     index: pd.MultiIndex = field(init=False)
 
     def __post_init__(self) -> None:
-        keys = sorted(pd.unique(self.key_of_subject.dropna()))
-        self.index = pd.MultiIndex.from_product([keys, self.periods], names=["key", "period"])
+        self.keys = pd.Index(sorted(pd.unique(self.key_of_subject.dropna())))
+        self.index = pd.MultiIndex.from_product(
+            [self.keys, self.periods], names=["key", "period"]
+        )
 
 
 @dataclass
@@ -91,26 +94,33 @@ class Evaluator:
         self.roster = policy.roster
         self.values: dict[str, pd.Series] = {}  # indicator → grid series (indicator unit)
         self._prepared: dict[str, pd.DataFrame] = {}
-        self._present: dict[tuple[int, int], pd.MultiIndex] = {}
         self.where = ""  # what is being evaluated, for notes
 
     # ------------------------------------------------------------ sources
 
     def rows(self, source: str) -> pd.DataFrame:
-        """A source's rows with `_key` (this level's key) and `_period` attached."""
+        """A source's rows with this level's key and period attached: `_key`, `_period`,
+        and as integers `_pos` (the key's position on the grid) and `_pidx` (the period's
+        position: negative for history rows before the first period, `_TIMELESS` for a
+        source without a time column)."""
         if source in self._prepared:
             return self._prepared[source]
         spec = self.policy.sources[source]
         frame = self.frames[source]
         subject_col = spec.key if spec.is_roster else spec.subject
         subjects = frame[subject_col] if subject_col else pd.Series(pd.NA, index=frame.index)
-        keys = subjects.map(self.level.key_of_subject)
+        # At the subject level the key is the subject itself: no mapping needed.
+        keys = subjects if self.level.name == "subject" else subjects.map(
+            self.level.key_of_subject)
+        positions = self.level.keys.get_indexer(keys)
         if spec.time:
             periods = self.calendar.ordinals(frame[spec.time])
+            pidx = (periods - self.level.periods[0]).fillna(_NO_PERIOD).to_numpy(dtype="int64")
         else:  # no time column: the rows count in every period
             periods = pd.Series(pd.NA, index=frame.index, dtype="Int64")
-        prepared = frame.assign(_key=keys, _period=periods)
-        prepared = prepared[prepared["_key"].notna()]
+            pidx = np.full(len(frame), _TIMELESS, dtype="int64")
+        prepared = frame.assign(_key=keys, _period=periods, _pos=positions, _pidx=pidx)
+        prepared = prepared[positions >= 0]
         self._prepared[source] = prepared
         return prepared
 
@@ -158,11 +168,12 @@ class Evaluator:
         return series * minutes_per(dim) if dim.kind == "duration" else series
 
     def aggregate(self, call: ast.Call) -> pd.Series:
-        """Group a source's rows by (key, period) and reduce them.
+        """Group a source's rows by grid cell (key × period) and reduce them.
 
         A key with no rows in a period is *missing* for every aggregate. A key that has
         rows, none of which pass the `where` filter, counts 0 and sums 0; its mean, min,
-        max, median and percentile stay missing (there is nothing to average).
+        max, median and percentile stay missing (there is nothing to average). Rows that
+        fail the filter are kept as missing values, so one group-by sees both.
         """
         func = call.func
         arg = call.args[0]
@@ -170,60 +181,54 @@ class Evaluator:
         source = arg.name if counting_rows else self._source_of(call)
         window = int(call.window.value) if call.window is not None else 1
         frame = self.rows(source)
-        present = self._grouped_keys(frame, window)
+        matched = np.ones(len(frame), dtype=bool)
         if call.where is not None:
-            mask = _holds(self.row(call.where, frame, source))
-            if isinstance(mask, pd.Series):
-                frame = frame[mask.to_numpy()]
-            elif not mask:  # a constant condition that never holds
-                frame = frame.iloc[:0]
+            held = _holds(self.row(call.where, frame, source))
+            matched = held.to_numpy() if isinstance(held, pd.Series) else matched & held
         if counting_rows:
             values = pd.Series(1.0, index=frame.index)
         else:
             values = self.row(arg, frame, source)
             if not isinstance(values, pd.Series):
                 values = pd.Series(values, index=frame.index)
-        data = self._by_period(
-            pd.DataFrame({"key": frame["_key"], "period": frame["_period"], "v": values}), window
-        )
-        if func in ("count", "count_distinct"):
-            data = data[data["v"].notna()]
-        grouped = data.groupby(["key", "period"], sort=False)["v"]
+        cells, rows = self._cells(frame, window)
+        data = pd.DataFrame({
+            "cell": cells,
+            "v": values.where(matched).to_numpy()[rows],
+            "m": matched[rows].astype("int64"),
+        })
+        grouped = data.groupby("cell", sort=False)
         if func == "percentile":
-            share = float(self._literal(call.args[1], dims.PERCENT))
-            reduced = grouped.quantile(share)
+            reduced = grouped["v"].quantile(float(self._literal(call.args[1], dims.PERCENT)))
         elif func == "sum":
-            reduced = grouped.sum(min_count=1)  # all values null: missing, not 0
+            reduced = grouped["v"].sum(min_count=1)  # all values null: missing, not 0
         else:
-            reduced = getattr(grouped, _PANDAS_AGG[func])()
-        result = reduced.reindex(self.level.index).astype("float64")
+            reduced = getattr(grouped["v"], _PANDAS_AGG[func])()
         if func in ("count", "count_distinct", "sum"):
-            matched = self.level.index.isin(data.set_index(["key", "period"]).index.unique())
-            had_rows = self.level.index.isin(present)
-            result = result.where(~(had_rows & ~matched), 0.0)
-        return result
+            reduced = reduced.astype("float64").where(grouped["m"].sum() > 0, 0.0)
+        out = np.full(len(self.level.index), np.nan)
+        out[reduced.index.to_numpy()] = reduced.to_numpy(dtype="float64")
+        return pd.Series(out, index=self.level.index)
 
-    def _by_period(self, data: pd.DataFrame, window: int) -> pd.DataFrame:
-        """Rows → the periods they count in: their own and the window-1 after it; rows of
-        a source without a time column count in every period."""
-        if len(data) and data["period"].isna().all():
-            data = pd.concat([data.assign(period=p) for p in self.level.periods])
-        elif window > 1:
-            data = pd.concat([data.assign(period=data["period"] + k) for k in range(window)])
-        return data.dropna(subset=["period"]).astype({"period": "int64"})
-
-    def _grouped_keys(self, frame: pd.DataFrame, window: int) -> pd.MultiIndex:
-        """The (key, period) pairs that have any row of this source, before filtering."""
-        cache_key = (id(frame), window)
-        if cache_key not in self._present:
-            data = self._by_period(
-                frame[["_key", "_period"]].rename(columns={"_key": "key", "_period": "period"}),
-                window,
-            )
-            self._present[cache_key] = pd.MultiIndex.from_frame(
-                data[["key", "period"]].drop_duplicates()
-            )
-        return self._present[cache_key]
+    def _cells(self, frame: pd.DataFrame, window: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's grid cells: its own period's and the window-1 after it (every period
+        for a source without a time column). Returns the cells and, for each, its row."""
+        count = len(self.level.periods)
+        positions = frame["_pos"].to_numpy(dtype="int64")
+        pidx = frame["_pidx"].to_numpy(dtype="int64")
+        rows = np.arange(len(frame))
+        timeless = pidx == _TIMELESS
+        cells, owners = [], []
+        for k in range(window):
+            shifted = pidx + k
+            ok = ~timeless & (shifted >= 0) & (shifted < count)
+            cells.append(positions[ok] * count + shifted[ok])
+            owners.append(rows[ok])
+        if timeless.any():
+            for j in range(count):
+                cells.append(positions[timeless] * count + j)
+                owners.append(rows[timeless])
+        return np.concatenate(cells), np.concatenate(owners)
 
     def _source_of(self, call: ast.Call) -> str:
         roster = self.roster.name if self.roster else ""
@@ -367,6 +372,11 @@ class Evaluator:
             return frame.bfill(axis=1).iloc[:, 0]
         return frame.min(axis=1, skipna=False) if func == "min" else frame.max(axis=1, skipna=False)
 
+
+# Sentinel period positions, far outside any grid: a row without a time column counts in
+# every period; a row whose time is missing counts in none.
+_TIMELESS = -(2**41)
+_NO_PERIOD = -(2**40)
 
 _PANDAS_AGG = {
     "sum": "sum",

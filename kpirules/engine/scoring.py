@@ -101,7 +101,10 @@ def weighted_total(
     with np.errstate(invalid="ignore", divide="ignore"):
         effective = effective.div(share.where(share > 0), axis=0)
     total = (filled.fillna(0.0) * effective).sum(axis=1)
-    total = total.where(~hard_fail & (share > 0))
+    # Reweighting needs something to weigh: with no indicator at all, an entry's own
+    # `score N` fill does not make a total on its own.
+    nothing = scores.isna().all(axis=1) if card.missing.action == "reweight" else False
+    total = total.where(~hard_fail & (share > 0) & ~nothing)
     status = pd.Series("complete", index=scores.index, dtype=object)
     status[(present.sum(axis=1) < len(card.entries)) & total.notna()] = "reweighted"
     status[total.isna()] = "incomplete"
