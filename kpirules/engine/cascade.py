@@ -38,8 +38,17 @@ def goal_attainment(
                 column = roster.roles.get(level_name, level_name)
                 keys = pd.Series(frames[roster.name][column].to_numpy(), index=subjects.to_numpy())
             evaluator = Evaluator(policy, frames, calendar, Level(level_name, keys, periods), notes)
-            for step in plan.steps:  # every indicator at this level, dependencies first
-                compute(evaluator, step)
+            needed = _needed(
+                policy,
+                [
+                    g.target.indicator
+                    for g in policy.goals.values()
+                    if g.target and g.owner_level == level_name
+                ],
+            )
+            for step in plan.steps:  # the goals' indicators at this level, dependencies first
+                if step.name in needed:
+                    compute(evaluator, step)
             levels[level_name] = evaluator
         evaluator = levels[level_name]
         target = goal.target
@@ -92,6 +101,21 @@ def goal_attainment(
             "due",
         ],
     )
+
+
+def _needed(policy: model.Policy, targets: list[str]) -> set[str]:
+    """The target indicators and every indicator they are computed from."""
+    from kpirules.plan import lagged_names
+
+    needed: set[str] = set()
+    pending = list(targets)
+    while pending:
+        name = pending.pop()
+        if name not in needed:
+            needed.add(name)
+            indicator = policy.indicators[name]
+            pending += [*indicator.depends_on, *lagged_names(indicator.formula)]
+    return needed
 
 
 def _deadline(text: str | None, calendar: Calendar) -> int | None:

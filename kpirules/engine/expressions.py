@@ -61,9 +61,7 @@ class Level:
 
     def __post_init__(self) -> None:
         self.keys = pd.Index(sorted(pd.unique(self.key_of_subject.dropna())))
-        self.index = pd.MultiIndex.from_product(
-            [self.keys, self.periods], names=["key", "period"]
-        )
+        self.index = pd.MultiIndex.from_product([self.keys, self.periods], names=["key", "period"])
 
 
 @dataclass
@@ -99,27 +97,27 @@ class Evaluator:
     # ------------------------------------------------------------ sources
 
     def rows(self, source: str) -> pd.DataFrame:
-        """A source's rows with this level's key and period attached: `_key`, `_period`,
-        and as integers `_pos` (the key's position on the grid) and `_pidx` (the period's
-        position: negative for history rows before the first period, `_TIMELESS` for a
-        source without a time column)."""
+        """A source's rows (of subjects at this level) with two integer columns: `_pos`,
+        the key's position on the grid, and `_pidx`, the period's position (negative for
+        history rows before the first period, `_TIMELESS` without a time column)."""
         if source in self._prepared:
             return self._prepared[source]
         spec = self.policy.sources[source]
         frame = self.frames[source]
         subject_col = spec.key if spec.is_roster else spec.subject
         subjects = frame[subject_col] if subject_col else pd.Series(pd.NA, index=frame.index)
-        # At the subject level the key is the subject itself: no mapping needed.
-        keys = subjects if self.level.name == "subject" else subjects.map(
-            self.level.key_of_subject)
-        positions = self.level.keys.get_indexer(keys)
+        # Look each row's subject up once; a group level then maps positions, not text.
+        by_subject = self.level.key_of_subject
+        subject_pos = by_subject.index.get_indexer(subjects)
+        group_pos = self.level.keys.get_indexer(by_subject.to_numpy())
+        positions = np.where(subject_pos >= 0, group_pos[subject_pos], -1)
         if spec.time:
             periods = self.calendar.ordinals(frame[spec.time])
             pidx = (periods - self.level.periods[0]).fillna(_NO_PERIOD).to_numpy(dtype="int64")
         else:  # no time column: the rows count in every period
             periods = pd.Series(pd.NA, index=frame.index, dtype="Int64")
             pidx = np.full(len(frame), _TIMELESS, dtype="int64")
-        prepared = frame.assign(_key=keys, _period=periods, _pos=positions, _pidx=pidx)
+        prepared = frame.assign(_period=periods, _pos=positions, _pidx=pidx)
         prepared = prepared[positions >= 0]
         self._prepared[source] = prepared
         return prepared
@@ -192,11 +190,13 @@ class Evaluator:
             if not isinstance(values, pd.Series):
                 values = pd.Series(values, index=frame.index)
         cells, rows = self._cells(frame, window)
-        data = pd.DataFrame({
-            "cell": cells,
-            "v": values.where(matched).to_numpy()[rows],
-            "m": matched[rows].astype("int64"),
-        })
+        data = pd.DataFrame(
+            {
+                "cell": cells,
+                "v": values.where(matched).to_numpy()[rows],
+                "m": matched[rows].astype("int64"),
+            }
+        )
         grouped = data.groupby("cell", sort=False)
         if func == "percentile":
             reduced = grouped["v"].quantile(float(self._literal(call.args[1], dims.PERCENT)))
