@@ -21,12 +21,14 @@ test: $(STAMP)
 	$(BIN)/ruff check kpirules tests bench
 	$(BIN)/ruff format --check kpirules tests bench
 	$(BIN)/kpirules check policies
+	$(BIN)/kpirules lint policies
 	$(BIN)/kpirules fmt --check policies
 	$(BIN)/kpirules test policies
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parse.py
+	$(BIN)/python bench/bench_engine.py
 
 fmt: $(STAMP)
 	$(BIN)/ruff format kpirules tests bench

@@ -559,5 +559,91 @@ def summary(path: str) -> None:
     print_summary(policy, console, display_path(find_root(Path(path))))
 
 
+def _codes(value: str | None) -> list[str] | None:
+    """`--select L101,L2` → ["L101", "L2"]."""
+    if value is None:
+        return None
+    return [code for code in value.replace(",", " ").split() if code]
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--data",
+    "data_path",
+    metavar="BINDING",
+    help="Also run the data rules against this data binding (one policy only).",
+)
+@_as_of_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github", "sarif", "junit"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--select", metavar="CODES", help="Run only these rules (codes, prefixes, categories)."
+)
+@click.option("--ignore", metavar="CODES", help="Do not run these rules.")
+@click.option(
+    "--fail-level",
+    type=click.Choice(["warning", "error"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding is at least this severe.",
+)
+def lint(
+    paths: tuple[str, ...],
+    data_path: str | None,
+    as_of,
+    output_format: str,
+    output: str | None,
+    select: str | None,
+    ignore: str | None,
+    fail_level: str,
+) -> None:
+    """Check policies, then run the lint rules (strategy, correctness, hygiene, data)."""
+    from kpirules.data import DataError
+    from kpirules.engine import EvaluationError
+    from kpirules.lint import ConfigError
+    from kpirules.lint import lint as run_lint
+    from kpirules.lint.formats import render
+    from kpirules.lint.formats import summary as lint_summary
+
+    units = _resolve_units(paths)
+    if data_path is not None and len(units) != 1:
+        raise click.UsageError("--data needs exactly one policy: the data belongs to one policy")
+    try:
+        report = run_lint(
+            units,
+            data=data_path,
+            as_of=as_of.date() if as_of else None,
+            select=_codes(select),
+            ignore=_codes(ignore),
+        )
+    except ConfigError as exc:
+        click.echo(f"kpirules: configuration: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except DataError as exc:
+        for problem in exc.problems:
+            click.echo(f"kpirules: {problem}", err=True)
+        sys.exit(EXIT_USAGE)
+    except EvaluationError as exc:
+        click.echo(f"kpirules: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    level = Severity.WARNING if fail_level == "warning" else Severity.ERROR
+    _emit(render(report, output_format), Path(output) if output else None)
+    if output_format == "text" or output:
+        click.echo(lint_summary(report, level), err=bool(report.diagnostics) or bool(output))
+    sys.exit(EXIT_FINDINGS if report.failed(level) else EXIT_CLEAN)
+
+
 if __name__ == "__main__":
     main()
