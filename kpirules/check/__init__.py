@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from decimal import Decimal
+from pathlib import Path
 
 from kpirules import ast, model
 from kpirules import dimensions as dims
@@ -23,6 +24,7 @@ from kpirules.check.expressions import (
 from kpirules.check.graph import find_cycles
 from kpirules.check.symbols import Symbols
 from kpirules.diagnostics import Diagnostic, error, has_errors, warning
+from kpirules.loader import confined
 
 CADENCES = ("monthly", "quarterly", "yearly")
 DIRECTIONS = ("higher", "lower", "closer")
@@ -1228,10 +1230,6 @@ class _Checker:
         return model.Test(decl.name.value, decl, decl.span)
 
     def check_fixture_path(self, stmt: ast.GivenFile) -> None:
-        from pathlib import Path
-
-        from kpirules.loader import confined
-
         base = Path(stmt.span.file).resolve().parent
         target, problem = confined(stmt.path.value, base, Path(self.root), stmt.path.span)
         if problem:
