@@ -123,7 +123,9 @@ def evaluate(
             progress(done, total_steps)
 
     parts = _score_scorecards(policy, evaluator, calendar, progress, len(plan.steps), total_steps)
-    goals = goal_attainment(policy, plan, frames, calendar, periods, notes, compute_indicator)
+    goals = goal_attainment(
+        policy, plan, frames, calendar, periods, notes, compute_indicator, evaluator.shared
+    )
     results.fill(
         calendar=calendar,
         reported=reported,

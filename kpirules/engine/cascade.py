@@ -22,6 +22,7 @@ def goal_attainment(
     periods: list[int],
     notes: Notes,
     compute,
+    shared: dict | None = None,
 ) -> pd.DataFrame:
     roster = policy.roster
     rows = []
@@ -37,7 +38,8 @@ def goal_attainment(
             else:
                 column = roster.roles.get(level_name, level_name)
                 keys = pd.Series(frames[roster.name][column].to_numpy(), index=subjects.to_numpy())
-            evaluator = Evaluator(policy, frames, calendar, Level(level_name, keys, periods), notes)
+            level = Level(level_name, keys, periods)
+            evaluator = Evaluator(policy, frames, calendar, level, notes, shared)
             needed = _needed(
                 policy,
                 [

@@ -83,6 +83,7 @@ class Evaluator:
         calendar: Calendar,
         level: Level,
         notes: Notes,
+        shared: dict | None = None,
     ):
         self.policy = policy
         self.frames = frames
@@ -92,6 +93,10 @@ class Evaluator:
         self.roster = policy.roster
         self.values: dict[str, pd.Series] = {}  # indicator → grid series (indicator unit)
         self._prepared: dict[str, pd.DataFrame] = {}
+        self._cell_cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        # Shared by the evaluators of one run (subject level, goal levels): each source's
+        # subject column looked up in the roster once.
+        self.shared = shared if shared is not None else {}
         self._roster_columns: dict[str, pd.Series] = {}
         self.where = ""  # what is being evaluated, for notes
 
@@ -109,7 +114,9 @@ class Evaluator:
         subjects = frame[subject_col] if subject_col else pd.Series(pd.NA, index=frame.index)
         # Look each row's subject up once; a group level then maps positions, not text.
         by_subject = self.level.key_of_subject
-        subject_pos = by_subject.index.get_indexer(subjects)
+        if ("subject_pos", source) not in self.shared:
+            self.shared[("subject_pos", source)] = by_subject.index.get_indexer(subjects)
+        subject_pos = self.shared[("subject_pos", source)]
         group_pos = self.level.keys.get_indexer(by_subject.to_numpy())
         positions = np.where(subject_pos >= 0, group_pos[subject_pos], -1)
         if spec.time:
@@ -198,7 +205,9 @@ class Evaluator:
         if func == "count_distinct":  # distinct integer codes count far faster than text
             codes = pd.factorize(kept)[0]
             kept = pd.Series(np.where(codes >= 0, codes, np.nan), index=kept.index)
-        cells, rows = self._cells(frame, window)
+        if (source, window) not in self._cell_cache:  # several aggregates read one source
+            self._cell_cache[(source, window)] = self._cells(frame, window)
+        cells, rows = self._cell_cache[(source, window)]
         size = len(self.level.index)
         out = np.full(size, np.nan)
         if func in _COUNTED:
