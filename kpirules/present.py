@@ -199,18 +199,14 @@ def print_results(results, console: Console, limit: int = 50) -> None:
         lines.append(f"evaluation notes: {summary['notes']} (see JSON output)")
     console.print("\n".join(lines))
     if len(results.quality):
-        findings = Table(title="Data quality", title_justify="left")
-        for column in ("severity", "source", "row", "column", "check", "message"):
-            findings.add_column(column)
+        # One line each, `file:row` first like a diagnostic: readable at any width.
+        console.print("[bold]Data quality[/]")
         for row in results.quality.head(20).itertuples(index=False):
-            findings.add_row(
-                row.severity,
-                row.source,
-                "" if pd.isna(row.row) else str(row.row),
-                str(row.column or ""),
-                row.check,
-                row.message,
+            where = row.file if pd.isna(row.row) else f"{row.file}:{row.row}"
+            colour = "red" if row.severity == "error" else "yellow"
+            console.print(
+                f"  [{colour}]{row.severity}[/] {where} [dim]{row.check}[/] {row.message}",
+                highlight=False,
             )
-        console.print(findings)
         if len(results.quality) > 20:
             console.print(f"[dim]… {len(results.quality) - 20} more findings[/]")
