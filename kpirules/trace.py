@@ -313,7 +313,7 @@ class _Tracer:
                         self.person[sub.column],
                     )
                 )
-        recomputed = _Scalar(self, values).eval(indicator.formula)
+        recomputed = _Scalar(self, values).compute(indicator.formula)
         if isinstance(recomputed, float):
             recomputed = round(recomputed / minutes_per(indicator.dim), 9)
         node.value = recomputed
@@ -487,7 +487,7 @@ class _Tracer:
                 )
             )
         if incentive.pay is not None:
-            raw = scalar.eval(incentive.pay)
+            raw = scalar.compute(incentive.pay)
             node.add(
                 Step(
                     f"pay {format_expr(incentive.pay)} = {_num(raw)}",
@@ -680,15 +680,15 @@ class _Scalar:
         self.seen: dict[str, Any] = {}
 
     def truth(self, expr: ast.Expr) -> bool:
-        value = self.eval(expr)
+        value = self.compute(expr)
         return value is True
 
     def names(self, expr: ast.Expr) -> dict[str, Any]:
         self.seen = {}
-        self.eval(expr)
+        self.compute(expr)
         return dict(self.seen)
 
-    def eval(self, e: ast.Expr) -> Any:
+    def compute(self, e: ast.Expr) -> Any:
         t = self.t
         if isinstance(e, ast.NUMERIC_LITERALS):
             return literal_number(e)
@@ -708,15 +708,19 @@ class _Scalar:
                 else (float(value) if column.dim.numeric else value)
             )
         if isinstance(e, ast.Negate):
-            return -self.eval(e.operand)
+            return -self.compute(e.operand)
         if isinstance(e, ast.Not):
-            inner = self.eval(e.operand)
+            inner = self.compute(e.operand)
             return None if inner is None else not inner
         if isinstance(e, ast.In):
-            item = self.eval(e.item)
-            return None if item is None else item in [self.eval(i) for i in e.collection.items]
+            item = self.compute(e.item)
+            return None if item is None else item in [self.compute(i) for i in e.collection.items]
         if isinstance(e, ast.If):
-            return self.eval(e.then) if self.eval(e.condition) is True else self.eval(e.otherwise)
+            return (
+                self.compute(e.then)
+                if self.compute(e.condition) is True
+                else self.compute(e.otherwise)
+            )
         if isinstance(e, ast.LevelTest):
             return self._level(e)
         if isinstance(e, ast.Call):
@@ -743,13 +747,13 @@ class _Scalar:
 
     def _binary(self, e: ast.Binary) -> Any:
         if e.op in ("and", "or"):
-            left, right = self.eval(e.left), self.eval(e.right)
+            left, right = self.compute(e.left), self.compute(e.right)
             if e.op == "and":
                 return (
                     False if False in (left, right) else (None if None in (left, right) else True)
                 )
             return True if True in (left, right) else (None if None in (left, right) else False)
-        left, right = self.eval(e.left), self.eval(e.right)
+        left, right = self.compute(e.left), self.compute(e.right)
         if _missing(left) or _missing(right):
             return None if e.op in ("==", "!=", "<", "<=", ">", ">=") else math.nan
         if e.op in ("==", "!=", "<", "<=", ">", ">="):
@@ -789,7 +793,7 @@ class _Scalar:
                 if e.func == "worsening"
                 else all(c > 0 for c in changes)
             )
-        args = [self.eval(a) for a in e.args]
+        args = [self.compute(a) for a in e.args]
         if e.func == "abs":
             return abs(args[0])
         if e.func == "round":
