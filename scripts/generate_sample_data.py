@@ -352,6 +352,18 @@ def roster_rows(people: list[Person], columns: list[str], values: Callable) -> l
     return rows
 
 
+def roster_table(path: str, columns: list[str], people: list[Person], sheet: str) -> Table:
+    """A roster workbook in the common layout: id, name, unit, role, manager, base salary,
+    start and end dates (the column names vary by organisation)."""
+    return Table(
+        path,
+        columns,
+        ["text", "text", "text", "text", "text", "float", "date", "date"],
+        [[p.key, p.name, p.dept, p.role, p.manager, p.salary, p.hired, p.left] for p in people],
+        sheet=sheet,
+    )
+
+
 def learning_rows(
     rng: np.random.Generator,
     people: list[Person],
@@ -802,7 +814,7 @@ def engineering(rng: np.random.Generator) -> list[Binding]:
     year_end(learning, 2, [date(2026, 12, 29), date(2026, 12, 31)])
     learning[60][4] = "leadership skills"  # a category outside the list
 
-    roster = Table(
+    roster = roster_table(
         "data/engineering_staff.xlsx",
         [
             "employee_id",
@@ -814,8 +826,7 @@ def engineering(rng: np.random.Generator) -> list[Binding]:
             "hired_on",
             "left_on",
         ],
-        ["text", "text", "text", "text", "text", "float", "date", "date"],
-        [[p.key, p.name, p.dept, p.role, p.manager, p.salary, p.hired, p.left] for p in people],
+        people,
         sheet="Staff",
     )
     return [
@@ -977,7 +988,7 @@ def customer_service(rng: np.random.Generator) -> list[Binding]:
     audits[100][3] = "n/a"  # audit not scored
     answers[500][3] = "ten"
 
-    roster = Table(
+    roster = roster_table(
         "data/agents.xlsx",
         [
             "agent_id",
@@ -989,8 +1000,7 @@ def customer_service(rng: np.random.Generator) -> list[Binding]:
             "joined_on",
             "left_on",
         ],
-        ["text", "text", "text", "text", "text", "float", "date", "date"],
-        [[p.key, p.name, p.dept, p.role, p.manager, p.salary, p.hired, p.left] for p in people],
+        people,
         sheet="Agents",
     )
     return [
@@ -1155,7 +1165,7 @@ def manufacturing(rng: np.random.Generator) -> list[Binding]:
     year_end(learning, 2, [date(2026, 12, 30), date(2026, 12, 31)])
     learning[33][5] = "4 hrs"  # hours with a unit
 
-    roster = Table(
+    roster = roster_table(
         "data/plant_staff.xlsx",
         [
             "employee_id",
@@ -1167,8 +1177,7 @@ def manufacturing(rng: np.random.Generator) -> list[Binding]:
             "hired_on",
             "left_on",
         ],
-        ["text", "text", "text", "text", "text", "float", "date", "date"],
-        [[p.key, p.name, p.dept, p.role, p.manager, p.salary, p.hired, p.left] for p in people],
+        people,
         sheet="Employees",
     )
     return [
@@ -1347,7 +1356,7 @@ def ecommerce(rng: np.random.Generator) -> list[Binding]:
     year_end(learning, 2, [date(2026, 12, 30), date(2026, 12, 31)])
     learning[150][5] = "1,5"  # a decimal comma from a European export
 
-    roster = Table(
+    roster = roster_table(
         "data/online_staff.xlsx",
         [
             "employee_id",
@@ -1359,8 +1368,7 @@ def ecommerce(rng: np.random.Generator) -> list[Binding]:
             "hired_on",
             "left_on",
         ],
-        ["text", "text", "text", "text", "text", "float", "date", "date"],
-        [[p.key, p.name, p.dept, p.role, p.manager, p.salary, p.hired, p.left] for p in people],
+        people,
         sheet="Employees",
     )
     return [
@@ -1516,11 +1524,10 @@ def zh_retail(rng: np.random.Generator) -> list[Binding]:
     reports.append(["WK25-0871", guides[3].key, date(2025, 6, 26), 17_800.0, 41, 77, 2])
     reviews[1500][3] = "五星"
 
-    roster = Table(
+    roster = roster_table(
         "data/huacai_roster.xlsx",
         ["工号", "姓名", "门店", "岗位", "上级工号", "基本工资", "入职日期", "离职日期"],
-        ["text", "text", "text", "text", "text", "float", "date", "date"],
-        [[p.key, p.name, p.dept, p.role, p.manager, p.salary, p.hired, p.left] for p in people],
+        people,
         sheet="花名册",
     )
     return [
