@@ -265,9 +265,8 @@ def _reason(exc: OSError) -> str:
 def run(base: Path, manifest: dict, progress=None):
     """Evaluate the copies in the record folder `base` with the manifest's parameters.
     Raises RunError, DataError or EvaluationError."""
-    from kpirules.data import calendar_of, check_data
+    from kpirules.data import load_data
     from kpirules.data.binding import FileSpec
-    from kpirules.data.readers import read_all
     from kpirules.engine import evaluate
 
     params = manifest["parameters"]
@@ -310,8 +309,7 @@ def run(base: Path, manifest: dict, progress=None):
             f"declared {', '.join(sorted(declared)) or 'none'}; "
             f"bound {', '.join(sorted(bound)) or 'none'}"
         )
-    # What `kpirules.data.load_data` does with a binding, from the recorded mapping.
-    loaded = check_data(policy, read_all(specs), calendar_of(policy), as_of=as_of)
+    loaded = load_data(policy, specs, as_of=as_of)  # the recorded source → file mapping
     return evaluate(policy, loaded, params["period"], as_of=as_of, progress=progress)
 
 

@@ -60,8 +60,10 @@ def load_data(
     """Read and check the data of every source the policy declares.
 
     `data`: a binding YAML file, a folder (its data.yaml, else `<source>.csv|xlsx|parquet`),
-    or a mapping of source name → DataFrame. `as_of` (default today) and `periods` (the
-    period ordinals being evaluated) set the date freshness is judged at."""
+    a mapping of source name → DataFrame, or a mapping of source name → resolved
+    `FileSpec` (what a binding resolves to; run records keep it). `as_of` (default today)
+    and `periods` (the period ordinals being evaluated) set the date freshness is judged
+    at."""
     return check_data(
         policy, read_tables(policy, data), calendar_of(policy), as_of=as_of, periods=periods
     )
@@ -71,6 +73,8 @@ def read_tables(
     policy: model.Policy, data: str | Path | Mapping[str, pd.DataFrame]
 ) -> dict[str, RawTable]:
     """The raw tables, untyped: what `check_data` takes."""
+    if isinstance(data, Mapping) and data and all(isinstance(v, FileSpec) for v in data.values()):
+        return read_all(data)
     if isinstance(data, Mapping):
         return from_frames(data, policy)
     return read_all(resolve(data, policy))
