@@ -17,10 +17,16 @@ from rich.console import Console
 
 from kpirules import __version__
 from kpirules.api import check_unit
+from kpirules.cli.common import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    _as_of_option,
+    _data_option,
+    _progress,
+)
 from kpirules.diagnostics import Diagnostic, Severity, SourceCache, render_text
 from kpirules.loader import discover, display_path, find_root, policy_files, read_text
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
 class _Group(click.Group):
@@ -207,22 +213,6 @@ def _kpi_files(paths: tuple[str, ...]) -> list[Path]:
     return files
 
 
-# Options that `eval` and `explain` share.
-_data_option = click.option(
-    "--data",
-    "data_path",
-    required=True,
-    metavar="BINDING",
-    help="The data binding (data.yaml), or a folder with one file per source.",
-)
-_as_of_option = click.option(
-    "--as-of",
-    "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Date the staleness check compares with (default: today).",
-)
-
-
 @main.command("eval")
 @click.argument("policy_path", metavar="POLICY")
 @_data_option
@@ -321,38 +311,6 @@ def _emit(text: str, target: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         target.write_text(text, encoding="utf-8")
-
-
-class _progress:
-    """A progress bar on an interactive terminal; silent otherwise."""
-
-    def __init__(self, console: Console):
-        self.console = console
-        self.bar = None
-
-    def __enter__(self):
-        if not self.console.is_terminal:
-            return None
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(
-            TextColumn("evaluating"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-        )
-        self.bar.start()
-        task = self.bar.add_task("evaluate", total=1)
-
-        def advance(done: int, total: int) -> None:
-            self.bar.update(task, completed=done, total=total)
-
-        return advance
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 @main.command()
@@ -647,3 +605,6 @@ def lint(
 
 if __name__ == "__main__":
     main()
+
+
+# Commands that live in their own modules, one per line.

@@ -1,0 +1,88 @@
+"""What the commands share: exit codes, the data options, loading a policy or exiting,
+evaluating with a progress bar and every failure turned into a message."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+from rich.console import Console
+
+from kpirules.api import check_unit
+from kpirules.diagnostics import render_text
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+# Options that the evaluating commands share.
+_data_option = click.option(
+    "--data",
+    "data_path",
+    required=True,
+    metavar="BINDING",
+    help="The data binding (data.yaml), or a folder with one file per source.",
+)
+_as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Date the staleness check compares with (default: today).",
+)
+
+
+def load_policy_or_exit(policy_path: str):
+    """The checked policy, or its diagnostics on stderr and exit 1."""
+    unit, policy, diagnostics = check_unit(policy_path)
+    if policy is None:
+        for diagnostic in diagnostics:
+            click.echo(render_text(diagnostic, unit.sources), err=True)
+        sys.exit(EXIT_FINDINGS)
+    return policy
+
+
+def evaluate_or_exit(policy, data_path, period: str | None, as_of: date | None, **options):
+    """Evaluate with a progress bar; data or period problems are printed, exit 1."""
+    from kpirules.data import DataError
+    from kpirules.engine import EvaluationError, evaluate
+
+    try:
+        with _progress(Console(stderr=True)) as advance:
+            return evaluate(policy, data_path, period, as_of=as_of, progress=advance, **options)
+    except DataError as exc:
+        for problem in exc.problems:
+            click.echo(f"kpirules: {problem}", err=True)
+    except EvaluationError as exc:
+        click.echo(f"kpirules: {exc}", err=True)
+    sys.exit(EXIT_FINDINGS)
+
+
+class _progress:
+    """A progress bar on an interactive terminal; silent otherwise."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.bar = None
+
+    def __enter__(self):
+        if not self.console.is_terminal:
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("evaluating"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("evaluate", total=1)
+
+        def advance(done: int, total: int) -> None:
+            self.bar.update(task, completed=done, total=total)
+
+        return advance
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
