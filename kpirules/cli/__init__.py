@@ -603,8 +603,4 @@ def lint(
     sys.exit(EXIT_FINDINGS if report.failed(level) else EXIT_CLEAN)
 
 
-if __name__ == "__main__":
-    main()
-
-
 # Commands that live in their own modules, one per line.
