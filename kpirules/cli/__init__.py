@@ -6,6 +6,7 @@ Exit codes everywhere: 0 clean, 1 findings or failures, 2 usage or internal erro
 from __future__ import annotations
 
 import difflib
+import importlib
 import json
 import os
 import sys
@@ -28,9 +29,23 @@ from kpirules.cli.common import (
 from kpirules.diagnostics import Diagnostic, Severity, SourceCache, render_text
 from kpirules.loader import discover, display_path, find_root, policy_files, read_text
 
+# Commands in their own modules, imported only when run (the TUI pulls in Textual):
+# name → "module:function".
+LAZY_COMMANDS: dict[str, str] = {}
+
 
 class _Group(click.Group):
-    """Turn any unexpected exception into a short message and exit code 2."""
+    """Turn any unexpected exception into a short message and exit code 2; load the
+    commands of LAZY_COMMANDS on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            module, function = LAZY_COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), function)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -601,6 +616,3 @@ def lint(
     if output_format == "text" or output:
         click.echo(lint_summary(report, level), err=bool(report.diagnostics) or bool(output))
     sys.exit(EXIT_FINDINGS if report.failed(level) else EXIT_CLEAN)
-
-
-# Commands that live in their own modules, one per line.
