@@ -29,9 +29,10 @@ from kpirules.cli.common import (
 from kpirules.diagnostics import Diagnostic, Severity, SourceCache, render_text
 from kpirules.loader import discover, display_path, find_root, policy_files, read_text
 
-# Commands in their own modules, imported only when run (the TUI pulls in Textual):
-# name → "module:function".
-LAZY_COMMANDS: dict[str, str] = {}
+# Commands in their own modules, imported only when run (the TUI pulls in Textual).
+LAZY_COMMANDS: dict[str, str] = {
+    # "name": "module:function",
+}
 
 
 class _Group(click.Group):
