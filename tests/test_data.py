@@ -464,6 +464,35 @@ def test_typed_cells_keep_their_types():
     assert coerce(pd.Series([True]), "number").bad.all()  # a yes/no is not a number
 
 
+def test_typed_columns_name_their_cells_in_messages():
+    """Typed cells (numbers from Parquet or a DataFrame) become text only for messages;
+    the message must still show the cell as the file holds it."""
+    text = POLICY.replace("order_id: text", "order_id: integer").replace("%s", "")
+    policy, diagnostics = check([parse(text, "t.kpi")[0]])
+    assert policy is not None, diagnostics
+    employees = pd.DataFrame({"employee_id": ["e1"]})
+    orders = pd.DataFrame(
+        {
+            "order_id": np.array([7, 8, 7], dtype="int64"),
+            "rep_id": ["e1"] * 3,
+            "closed_on": pd.to_datetime(["2026-01-05"] * 3),
+            "amount": [1.0, np.inf, np.nan],
+        }
+    )
+    result = load_data(policy, {"employees": employees, "orders": orders}, as_of=AS_OF)
+    assert messages(result, "type_mismatch") == [
+        "amount: 'inf' is not an amount (a plain number such as 1234.50)"
+    ]
+    assert messages(result, "null_value") == ["required column 'amount' is empty"]
+    assert (
+        messages(result, "duplicate_key")
+        == ["order_id '7' is on 2 rows (first on row 1); all of them are left out"] * 2
+    )
+    typed = coerce(pd.Series([1.0, 2.5, np.nan]), "money")
+    assert typed.empty.tolist() == [False, False, True] and not typed.bad.any()
+    assert typed.text(np.array([True, True, False])).tolist() == ["1", "2.5"]
+
+
 # ------------------------------------------------------------------ formats agree
 
 

@@ -100,15 +100,31 @@ class LoadedData:
 @dataclass(frozen=True)
 class Typed:
     values: pd.Series  # in the column's dtype; missing where empty or bad
-    text: pd.Series  # the cell as trimmed text, for messages
     empty: pd.Series  # bool: nothing in the cell
     bad: pd.Series  # bool: something in the cell that is not of the type
+    raw: pd.Series = field(repr=False)
+    trimmed: pd.Series | None = field(default=None, repr=False)  # text cells, trimmed
+
+    def text(self, pick: np.ndarray) -> pd.Series:
+        """The picked cells as trimmed text, for messages. Cells that arrived typed
+        (numbers, dates from Parquet) are turned into text only for those rows."""
+        if self.trimmed is not None:
+            return self.trimmed[pick]
+        return as_text(self.raw[pick])
+
+
+# Declared types whose values a typed column already holds: no text needed to read them.
+NATIVE_KINDS = {"bool": "b", "date": "M"}
 
 
 def coerce(raw: pd.Series, type_name: str) -> Typed:
     """A raw column → the declared type. A mismatch is a non-empty cell that became missing."""
-    text = as_text(raw)
-    empty = text.fillna("").eq("").astype(bool)
+    if _native(raw, type_name):
+        empty = raw.isna().astype(bool)
+        text = None
+    else:
+        text = as_text(raw)
+        empty = text.fillna("").eq("").astype(bool)
     if type_name == "text":
         values = text.astype(object).where(~empty, None)
     elif type_name == "bool":
@@ -118,7 +134,14 @@ def coerce(raw: pd.Series, type_name: str) -> Typed:
     else:
         values = _numbers(raw, text, type_name)
     bad = (~empty & values.isna()).astype(bool)
-    return Typed(values, text, empty, bad)
+    return Typed(values, empty, bad, raw, text)
+
+
+def _native(raw: pd.Series, type_name: str) -> bool:
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        return type_name == "date"
+    kind = NATIVE_KINDS.get(type_name, "iuf" if type_name != "text" else "")
+    return bool(kind) and raw.dtype.kind in kind
 
 
 def as_text(raw: pd.Series) -> pd.Series:
@@ -271,7 +294,7 @@ class _SourceCheck:
             "type_mismatch",
             typed.bad,
             name,
-            lambda pick: f"{name}: " + _quote(typed.text[pick]) + f" is not {word}",
+            lambda pick: f"{name}: " + _quote(typed.text(pick)) + f" is not {word}",
         )
         if role is not None:
             self.flag("null_key", typed.empty, name, f"the {role} column '{name}' is empty")
@@ -284,7 +307,7 @@ class _SourceCheck:
                 "not_allowed",
                 _flag(outside),
                 name,
-                lambda pick: f"{name}: " + _quote(typed.text[pick]) + f" is not one of {listed}",
+                lambda pick: f"{name}: " + _quote(typed.text(pick)) + f" is not one of {listed}",
             )
 
     def check_duplicates(self) -> None:
@@ -293,7 +316,7 @@ class _SourceCheck:
             return
         values = self.typed[key].values
         known = values.notna().to_numpy()
-        groups = self.rows[known].groupby(values[known].to_numpy())
+        groups = self.rows[known].groupby(values[known].to_numpy(), sort=False)
         count = groups.transform("size").reindex(self.raw.index, fill_value=0)
         first = groups.transform("min").reindex(self.raw.index, fill_value=0)
         text = self.typed[key].text
@@ -301,7 +324,7 @@ class _SourceCheck:
         def message(pick: np.ndarray) -> pd.Series:
             return (
                 f"{key} "
-                + _quote(text[pick])
+                + _quote(text(pick))
                 + " is on "
                 + count[pick].astype("string")
                 + " rows (first on row "
@@ -325,7 +348,7 @@ class _SourceCheck:
         text, roster = self.typed[subject].text, ctx.roster.name
 
         def message(pick: np.ndarray) -> pd.Series:
-            shown = f"{subject} " + _quote(text[pick])
+            shown = f"{subject} " + _quote(text(pick))
             left_out = shown + f" is on a row of '{roster}' that was left out"
             return left_out.where(excluded[pick], shown + f" is not in the roster '{roster}'")
 
