@@ -32,6 +32,9 @@ from kpirules.loader import discover, display_path, find_root, policy_files, rea
 # Commands in their own modules, imported only when run (the TUI pulls in Textual).
 LAZY_COMMANDS: dict[str, str] = {
     # "name": "module:function",
+    "feedback": "kpirules.cli.feedback:feedback",
+    "diff": "kpirules.cli.diff:diff",
+    "analyze": "kpirules.cli.analyze:analyze",
     "diff": "kpirules.cli.diff:diff",
     "analyze": "kpirules.cli.analyze:analyze",
     "analyze": "kpirules.cli.analyze:analyze",
