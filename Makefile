@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench clean
+.PHONY: demo test lint fmt bench clean tui
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parse.py
 	$(BIN)/python bench/bench_engine.py
+
+tui: $(STAMP)
+	$(BIN)/kpirules tui policies/sales --data policies/sales/data.yaml --as-of 2027-01-04
 
 fmt: $(STAMP)
 	$(BIN)/ruff format kpirules tests bench

@@ -129,6 +129,21 @@ class Explainer:
         roster = policy.roster
         self.subjects = set(self.loaded.frames[roster.name][roster.key])
 
+    @classmethod
+    def from_results(cls, policy: model.Policy, loaded, results) -> Explainer:
+        """An explainer over data already loaded with `kpirules.data.load_data` and
+        results already evaluated from it (every period up to the ones to explain), so a
+        caller that shows the results too (the TUI) does not evaluate twice."""
+        if loaded.blocked:
+            raise ExplainError("data-quality errors stopped the run; see `kpirules eval`")
+        explainer = cls.__new__(cls)
+        explainer.policy = policy
+        explainer.loaded = loaded
+        explainer.results = results
+        roster = policy.roster
+        explainer.subjects = set(loaded.frames[roster.name][roster.key])
+        return explainer
+
     def explain(
         self, subject: str, period: str | None = None, indicator: str | None = None
     ) -> Step:
