@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from kpirules.results import Results
+
+if TYPE_CHECKING:
+    from kpirules.xlsx import Column
 
 
 def people_frame(results: Results) -> pd.DataFrame:
@@ -50,9 +54,12 @@ def write_csv(results: Results, path: Path | None) -> str | None:
 
 
 def write_xlsx(results: Results, path: Path) -> None:
-    """A workbook: summary, people, scores, payouts, actions, goals, data quality."""
+    """A workbook: summary, people, scores, payouts, actions, goals, data quality; each
+    sheet one table with a bold, frozen, filterable header and widths from the content."""
+    from kpirules.xlsx import Sheet, Table, write_workbook  # XlsxWriter only when needed
+
     summary = pd.DataFrame([{"measure": k, "value": str(v)} for k, v in results.summary().items()])
-    sheets = {
+    frames = {
         "Summary": summary,
         "Distribution": results.distribution(),
         "People": people_frame(results),
@@ -65,16 +72,39 @@ def write_xlsx(results: Results, path: Path) -> None:
         "Row accounting": results.accounting,
         "Notes": results.notes,
     }
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame = frame if frame is not None else pd.DataFrame()
-            frame.to_excel(writer, sheet_name=name, index=False)
-            sheet = writer.sheets[name]
-            sheet.freeze_panes = "A2"
-            for column_cells in sheet.columns:
-                width = max(
-                    (len(str(c.value)) for c in column_cells if c.value is not None), default=8
-                )
-                sheet.column_dimensions[column_cells[0].column_letter].width = min(
-                    max(width + 2, 8), 60
-                )
+    sheets = [
+        Sheet(name, Table(_columns(frame if frame is not None else pd.DataFrame())))
+        for name, frame in frames.items()
+    ]
+    write_workbook(path, sheets, title=f"KPI results: {results.policy.name}")
+
+
+def _columns(frame: pd.DataFrame) -> tuple[Column, ...]:
+    """A frame's columns as they are, typed: numbers as numbers, dates as dates."""
+    from kpirules.xlsx import Column, Style
+
+    columns = []
+    for number, header in enumerate(frame.columns):
+        values = _typed(frame.iloc[:, number]).reset_index(drop=True)
+        style = Style()
+        if pd.api.types.is_datetime64_any_dtype(values):
+            times = values.dropna()
+            whole_days = bool((times == times.dt.normalize()).all())
+            style = Style(number_format="yyyy-mm-dd" if whole_days else "yyyy-mm-dd hh:mm:ss")
+        columns.append(Column(str(header), values, style))
+    return tuple(columns)
+
+
+def _typed(values: pd.Series) -> pd.Series:
+    """An object column holding only numbers, booleans or dates, as that type (the
+    writer writes other object columns as text)."""
+    if values.dtype != object:
+        return values
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+        return pd.to_numeric(values, errors="coerce")
+    if kind == "boolean":
+        return values.astype("boolean")
+    if kind in ("date", "datetime", "datetime64"):
+        return pd.to_datetime(values, errors="coerce")
+    return values

@@ -32,16 +32,11 @@ from kpirules.loader import discover, display_path, find_root, policy_files, rea
 # Commands in their own modules, imported only when run (the TUI pulls in Textual).
 LAZY_COMMANDS: dict[str, str] = {
     # "name": "module:function",
+    "analyze": "kpirules.cli.analyze:analyze",
+    "diff": "kpirules.cli.diff:diff",
+    "feedback": "kpirules.cli.feedback:feedback",
+    "report": "kpirules.cli.report:report",
     "tui": "kpirules.cli.tui:tui",
-    "feedback": "kpirules.cli.feedback:feedback",
-    "diff": "kpirules.cli.diff:diff",
-    "analyze": "kpirules.cli.analyze:analyze",
-    "feedback": "kpirules.cli.feedback:feedback",
-    "diff": "kpirules.cli.diff:diff",
-    "analyze": "kpirules.cli.analyze:analyze",
-    "diff": "kpirules.cli.diff:diff",
-    "analyze": "kpirules.cli.analyze:analyze",
-    "analyze": "kpirules.cli.analyze:analyze",
 }
 
 

@@ -1,0 +1,76 @@
+"""`kpirules report`: evaluate a policy and write the Excel workbook for HR."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kpirules.cli.common import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    _as_of_option,
+    _data_option,
+    evaluate_or_exit,
+    load_policy_or_exit,
+)
+
+
+@click.command("report")
+@click.argument("policy_path", metavar="POLICY")
+@_data_option
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The workbook to write (FILE.xlsx).",
+)
+@click.option("--period", help="Report one period (e.g. 2026-Q2); default: all of them.")
+@_as_of_option
+def report(policy_path: str, data_path: str, output: str, period: str | None, as_of) -> None:
+    """Write an Excel workbook for HR: summary, one sheet per scorecard, actions, goals,
+    data quality."""
+    from datetime import date
+
+    from kpirules.data import DataError, load_data
+    from kpirules.report import write_report
+
+    target = Path(output)
+    if target.suffix.lower() != ".xlsx":
+        raise click.UsageError(f"-o {output}: the report is an Excel workbook; name it *.xlsx")
+    if not target.parent.is_dir():
+        raise click.UsageError(f"-o {output}: the folder {str(target.parent)!r} does not exist")
+    policy = load_policy_or_exit(policy_path)
+    if policy.roster is None:
+        click.echo(f"kpirules: {policy_path} declares no roster: nothing to report", err=True)
+        sys.exit(EXIT_FINDINGS)
+    day = as_of.date() if as_of else date.today()
+    try:
+        # Loaded here (not inside evaluate) so the report can name people from the roster.
+        loaded = load_data(policy, data_path, as_of=day)
+    except DataError as exc:
+        for problem in exc.problems:
+            click.echo(f"kpirules: {problem}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    results = evaluate_or_exit(policy, loaded, period, day)
+    try:
+        write_report(results, target, as_of=day, roster=loaded.frames.get(policy.roster.name))
+    except OSError as exc:
+        click.echo(f"kpirules: cannot write {output}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    summary = results.summary()
+    click.echo(
+        f"wrote {output}: {summary['subjects']} people, {len(results.periods)} period"
+        f"{'s' * (len(results.periods) != 1)}, {summary['actions']} actions, "
+        f"{summary['data_quality_findings']} data-quality findings",
+        err=True,
+    )
+    if results.blocked:
+        click.echo(
+            "kpirules: data-quality errors stopped the evaluation; the workbook holds the "
+            "findings only",
+            err=True,
+        )
+    sys.exit(EXIT_FINDINGS if results.blocked else EXIT_CLEAN)
