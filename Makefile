@@ -16,6 +16,9 @@ demo: $(STAMP)
 	$(BIN)/kpirules check policies
 	$(BIN)/kpirules test policies/sales
 	$(BIN)/kpirules eval policies/sales --data policies/sales/data.yaml --period 2026-Q4 --as-of 2027-01-04
+	mkdir -p build/demo
+	$(BIN)/kpirules report policies/sales --data policies/sales/data.yaml --as-of 2027-01-04 -o build/demo/sales-report.xlsx
+	$(BIN)/kpirules feedback policies/sales --data policies/sales/data.yaml --as-of 2027-01-04 --manager E1012 --format html -o build/demo/feedback
 
 test: $(STAMP)
 	$(BIN)/ruff check kpirules tests bench
@@ -24,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/kpirules lint policies
 	$(BIN)/kpirules fmt --check policies
 	$(BIN)/kpirules test policies
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parse.py
