@@ -1,4 +1,5 @@
-"""A plain (non-editable) wheel carries the grammar and schemas and works on its own."""
+"""A plain (non-editable) wheel carries the grammar, schemas, templates and styles and
+works on its own."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def test_wheel_installs_and_checks_a_policy(tmp_path: Path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "kpirules/grammar/kpi.lark" in names
     assert "kpirules/schemas/check.schema.json" in names
+    # Files the newer commands read at run time: the TUI's styles, the feedback templates.
+    assert "kpirules/tui/app.tcss" in names
+    for template in (REPO / "kpirules" / "feedback" / "templates").iterdir():
+        assert f"kpirules/feedback/templates/{template.name}" in names
 
     target = tmp_path / "site"
     install = subprocess.run(
