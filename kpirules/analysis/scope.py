@@ -22,9 +22,12 @@ def pick_period(results: Results, period: str | None) -> str:
     if period is None:
         return results.periods[-1]
     if period not in results.periods:
+        # Labels of one cadence sort in time order: only an earlier period can be one
+        # the evaluation left out for want of `history=True`.
+        hint = "; evaluate with history=True to keep earlier periods"
         raise AnalysisError(
-            f"period {period!r} is not in the results ({_span(results.periods)}); "
-            "evaluate with history=True to keep earlier periods"
+            f"period {period!r} is not in the results ({_span(results.periods)})"
+            + (hint if period < results.periods[0] else "")
         )
     return period
 
