@@ -25,6 +25,7 @@ from kpirules.cli.common import (
     _as_of_option,
     _data_option,
     _progress,
+    emit,
 )
 from kpirules.diagnostics import Diagnostic, Severity, SourceCache, render_text
 from kpirules.loader import discover, display_path, find_root, policy_files, read_text
@@ -313,9 +314,9 @@ def eval_command(
         click.echo(f"recorded the run in {record_dir} (manifest sha256 {digest})", err=True)
     target = Path(output) if output else None
     if output_format == "json":
-        _emit(results.to_json(), target)
+        emit(results.to_json(), target)
     elif output_format == "csv":
-        _emit(write_csv(results, None), target)
+        emit(write_csv(results, None), target)
     elif output_format == "xlsx":
         write_xlsx(results, target)
         click.echo(f"wrote {target}", err=True)
@@ -325,13 +326,6 @@ def eval_command(
     else:
         print_results(results, Console(), limit)
     sys.exit(EXIT_FINDINGS if results.blocked else EXIT_CLEAN)
-
-
-def _emit(text: str, target: Path | None) -> None:
-    if target is None:
-        click.echo(text, nl=False)
-    else:
-        target.write_text(text, encoding="utf-8")
 
 
 @main.command()
@@ -618,7 +612,7 @@ def lint(
         click.echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     level = Severity.WARNING if fail_level == "warning" else Severity.ERROR
-    _emit(render(report, output_format), Path(output) if output else None)
+    emit(render(report, output_format), Path(output) if output else None)
     if output_format == "text" or output:
         click.echo(lint_summary(report, level), err=bool(report.diagnostics) or bool(output))
     sys.exit(EXIT_FINDINGS if report.failed(level) else EXIT_CLEAN)

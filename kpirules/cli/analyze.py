@@ -14,7 +14,9 @@ from kpirules.cli.common import (
     EXIT_FINDINGS,
     _as_of_option,
     _data_option,
+    emit,
     evaluate_or_exit,
+    load_data_or_exit,
     load_policy_or_exit,
 )
 
@@ -138,9 +140,9 @@ def analyze(
         sys.exit(EXIT_FINDINGS)
     target = Path(output) if output else None
     if output_format == "json":
-        _emit(to_json(report), target)
+        emit(to_json(report), target, announce=True)
     elif output_format == "md":
-        _emit(to_markdown(report), target)
+        emit(to_markdown(report), target, announce=True)
     elif target is not None:
         with target.open("w", encoding="utf-8") as handle:
             print_report(report, Console(file=handle, width=160))
@@ -155,23 +157,5 @@ def analyze(
 def _evaluate(policy, data_path: str, as_of):
     """Load the data once (the drill-down and ratio split read it again) and evaluate
     every period, so that earlier periods are there to compare with."""
-    from kpirules.data import DataError, load_data
-
-    try:
-        loaded = load_data(policy, data_path, as_of=as_of)
-    except DataError as exc:
-        for problem in exc.problems:
-            click.echo(f"kpirules: {problem}", err=True)
-        sys.exit(EXIT_FINDINGS)
-    if loaded.blocked:
-        click.echo("kpirules: data-quality errors stopped the run; see `kpirules eval`", err=True)
-        sys.exit(EXIT_FINDINGS)
+    loaded = load_data_or_exit(policy, data_path, as_of)
     return loaded, evaluate_or_exit(policy, loaded, None, as_of)
-
-
-def _emit(text: str, target: Path | None) -> None:
-    if target is None:
-        click.echo(text, nl=False)
-    else:
-        target.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {target}", err=True)

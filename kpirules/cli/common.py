@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -38,6 +39,34 @@ def load_policy_or_exit(policy_path: str):
             click.echo(render_text(diagnostic, unit.sources), err=True)
         sys.exit(EXIT_FINDINGS)
     return policy
+
+
+def load_data_or_exit(policy, data_path, as_of: date | None, *, blocked_ok: bool = False):
+    """The data, loaded and checked once (for commands that read the frames as well as
+    evaluate them); problems reading it are printed, exit 1. So is data that
+    data-quality errors block, unless the caller reports the findings itself."""
+    from kpirules.data import DataError, load_data
+
+    try:
+        loaded = load_data(policy, data_path, as_of=as_of)
+    except DataError as exc:
+        for problem in exc.problems:
+            click.echo(f"kpirules: {problem}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    if loaded.blocked and not blocked_ok:
+        click.echo("kpirules: data-quality errors stopped the run; see `kpirules eval`", err=True)
+        sys.exit(EXIT_FINDINGS)
+    return loaded
+
+
+def emit(text: str, target: Path | None, *, announce: bool = False) -> None:
+    """Text to standard output, or to the file `target` (saying so with `announce`)."""
+    if target is None:
+        click.echo(text, nl=False)
+        return
+    target.write_text(text, encoding="utf-8")
+    if announce:
+        click.echo(f"wrote {target}", err=True)
 
 
 def evaluate_or_exit(policy, data_path, period: str | None, as_of: date | None, **options):

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kpirules.api import check_unit
-from kpirules.cli.common import EXIT_CLEAN, EXIT_FINDINGS, _as_of_option, _data_option
+from kpirules.cli.common import EXIT_CLEAN, EXIT_FINDINGS, _as_of_option, _data_option, emit
 from kpirules.diagnostics import render_text
 
 
@@ -87,9 +87,9 @@ def diff(
     if output_format == "json":
         payload = {"old_path": old_path, "new_path": new_path, "data": data_path}
         payload |= result.to_dict()
-        _emit(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n", target)
+        emit(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n", target)
     elif output_format == "md":
-        _emit(render_markdown(result, data_path, limit), target)
+        emit(render_markdown(result, data_path, limit), target)
     elif target is not None:
         with target.open("w", encoding="utf-8") as handle:
             print_table(result, data_path, limit, Console(file=handle, width=160))
@@ -111,13 +111,6 @@ def _load(path: str, side: str):
         )
         sys.exit(EXIT_FINDINGS)
     return policy
-
-
-def _emit(text: str, target: Path | None) -> None:
-    if target is None:
-        click.echo(text, nl=False)
-    else:
-        target.write_text(text, encoding="utf-8")
 
 
 # ------------------------------------------------------------------ content

@@ -12,6 +12,7 @@ from kpirules.cli.common import (
     _as_of_option,
     _data_option,
     evaluate_or_exit,
+    load_data_or_exit,
     load_policy_or_exit,
 )
 
@@ -64,7 +65,6 @@ def feedback(
 ) -> None:
     """Feedback sheets to prepare one-on-ones: strengths, gaps, trend, peers, actions,
     incentives, the feedback cadence and a suggested agenda."""
-    from kpirules.data import DataError, load_data
     from kpirules.feedback import (
         FeedbackError,
         Labels,
@@ -91,15 +91,7 @@ def feedback(
     day = as_of.date() if as_of else None
     # Load once: the evaluation reads these frames, and the roster names managers and
     # owners who are on no scorecard themselves.
-    try:
-        loaded = load_data(policy, data_path, as_of=day)
-    except DataError as exc:
-        for problem in exc.problems:
-            click.echo(f"kpirules: {problem}", err=True)
-        sys.exit(EXIT_FINDINGS)
-    if loaded.blocked:
-        click.echo("kpirules: data-quality errors stopped the run; see `kpirules eval`", err=True)
-        sys.exit(EXIT_FINDINGS)
+    loaded = load_data_or_exit(policy, data_path, day)
     results = evaluate_or_exit(policy, loaded, period, day, history=True)
     names = roster_names(policy, loaded.frames)
     labels = Labels(lang or language_for(policy.header.locale if policy.header else None))

@@ -13,6 +13,7 @@ from kpirules.cli.common import (
     _as_of_option,
     _data_option,
     evaluate_or_exit,
+    load_data_or_exit,
     load_policy_or_exit,
 )
 
@@ -34,7 +35,6 @@ def report(policy_path: str, data_path: str, output: str, period: str | None, as
     data quality."""
     from datetime import date
 
-    from kpirules.data import DataError, load_data
     from kpirules.report import write_report
 
     target = Path(output)
@@ -47,13 +47,9 @@ def report(policy_path: str, data_path: str, output: str, period: str | None, as
         click.echo(f"kpirules: {policy_path} declares no roster: nothing to report", err=True)
         sys.exit(EXIT_FINDINGS)
     day = as_of.date() if as_of else date.today()
-    try:
-        # Loaded here (not inside evaluate) so the report can name people from the roster.
-        loaded = load_data(policy, data_path, as_of=day)
-    except DataError as exc:
-        for problem in exc.problems:
-            click.echo(f"kpirules: {problem}", err=True)
-        sys.exit(EXIT_FINDINGS)
+    # Loaded here (not inside evaluate) so the report can name people from the roster;
+    # blocked data still gets a workbook, which holds the findings.
+    loaded = load_data_or_exit(policy, data_path, day, blocked_ok=True)
     results = evaluate_or_exit(policy, loaded, period, day)
     try:
         write_report(results, target, as_of=day, roster=loaded.frames.get(policy.roster.name))
