@@ -125,8 +125,10 @@ def test_indicator_value_matches_the_raw_orders(sales):
         amount.notna()
         & orders["market"].isin(["core", "new"])
         & orders["customer_id"].notna()
-        & (pd.to_numeric(orders["processing_days"], errors="coerce").notna())
-        | orders["processing_days"].isna()
+        & (
+            pd.to_numeric(orders["processing_days"], errors="coerce").notna()
+            | orders["processing_days"].isna()
+        )
     )
     quarter = (closed >= "2026-01-01") & (closed <= "2026-03-31")
     expected = amount[valid & quarter & (orders["rep_id"] == "E1002")].sum()
