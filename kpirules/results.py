@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kpirules import model
@@ -61,6 +62,45 @@ ACTION_COLUMNS = [
     "rule",
 ]
 NOTE_COLUMNS = ["where", "note", "count"]
+DISTRIBUTION_COLUMNS = [
+    "scorecard",
+    "period",
+    "rating",
+    "count",
+    "share",
+    "guidance",
+    "outside_guidance",
+]
+GUIDANCE_COLUMNS = ["scorecard", "rating", "guidance", "bound", "limit"]
+
+
+def guidance(policy: model.Policy) -> pd.DataFrame:
+    """Each scorecard's distribution guidance: one row per rating level its scale bounds,
+    with the bound ("most" or "least") and the limit as a fraction."""
+    rows = []
+    for card in policy.scorecards.values():
+        rating = policy.ratings.get(card.rating)
+        for rule in rating.distribution if rating else ():
+            share = float(rule.share)
+            rows.append(
+                {
+                    "scorecard": card.name,
+                    "rating": rule.label,
+                    "guidance": f"at {rule.bound} {share * 100:g}%",
+                    "bound": rule.bound,
+                    "limit": share,
+                }
+            )
+    return pd.DataFrame(rows, columns=GUIDANCE_COLUMNS)
+
+
+def outside_guidance(share: pd.Series, bound: pd.Series, limit: pd.Series) -> np.ndarray:
+    """Whether each share breaks its guidance: above "at most", below "at least"."""
+    share, limit = np.asarray(share, "float64"), np.asarray(limit, "float64")
+    bound = np.asarray(bound, object)
+    above = (bound == "most") & (share > limit)
+    below = (bound == "least") & (share < limit)
+    return (above | below).astype(bool)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -170,47 +210,19 @@ class Results:
         rows = []
         evaluated = self.totals.dropna(subset=["rating"])
         for (card, period), frame in evaluated.groupby(["scorecard", "period"], sort=True):
-            rating_name = self.policy.scorecards[card].rating
-            rating = self.policy.ratings.get(rating_name)
+            rating = self.policy.ratings.get(self.policy.scorecards[card].rating)
             counts = frame["rating"].value_counts()
-            size = len(frame)
             for label in rating.labels if rating else sorted(counts.index):
                 count = int(counts.get(label, 0))
-                share = count / size if size else 0.0
-                guidance = (
-                    next((r for r in rating.distribution if r.label == label), None)
-                    if rating
-                    else None
-                )
-                breached = False
-                if guidance is not None:
-                    limit = float(guidance.share)
-                    breached = share > limit if guidance.bound == "most" else share < limit
-                rows.append(
-                    {
-                        "scorecard": card,
-                        "period": period,
-                        "rating": label,
-                        "count": count,
-                        "share": round(share, 6),
-                        "guidance": None
-                        if guidance is None
-                        else f"at {guidance.bound} {float(guidance.share) * 100:g}%",
-                        "outside_guidance": breached,
-                    }
-                )
-        return pd.DataFrame(
-            rows,
-            columns=[
-                "scorecard",
-                "period",
-                "rating",
-                "count",
-                "share",
-                "guidance",
-                "outside_guidance",
-            ],
-        )
+                rows.append({"scorecard": card, "period": period, "rating": label, "count": count})
+        frame = pd.DataFrame(rows, columns=["scorecard", "period", "rating", "count"])
+        size = frame.groupby(["scorecard", "period"])["count"].transform("sum")
+        share = (frame["count"] / size).fillna(0.0)
+        frame["share"] = share.round(6)
+        frame = frame.merge(guidance(self.policy), on=["scorecard", "rating"], how="left")
+        frame["outside_guidance"] = outside_guidance(share, frame["bound"], frame["limit"])
+        frame["guidance"] = frame["guidance"].astype(object).where(frame["guidance"].notna(), None)
+        return frame[DISTRIBUTION_COLUMNS]
 
     def summary(self) -> dict[str, Any]:
         payout_total = float(self.payouts["amount"].fillna(0).sum()) if len(self.payouts) else 0.0

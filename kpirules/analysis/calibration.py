@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kpirules.analysis.scope import AnalysisError, check_scope, in_scope, pick_period
-from kpirules.results import Results
+from kpirules.results import Results, guidance, outside_guidance
 
 CALIBRATION_COLUMNS = [
     "period",
@@ -70,13 +70,9 @@ def calibration(
     frame["count"] = frame["count"].fillna(0).astype("int64")
     frame = frame.join(sizes, on=["scorecard", "group"])
     frame["share"] = (frame["count"] / frame["group_size"]).round(6)
-    frame = frame.merge(_guidance(results), on=["scorecard", "rating"], how="left")
-    limit, bound = frame["limit"].to_numpy("float64"), frame["bound"].to_numpy(object)
+    frame = frame.merge(guidance(results.policy), on=["scorecard", "rating"], how="left")
     share = frame["count"] / frame["group_size"]
-    outside = np.where(
-        bound == "most", share > limit, np.where(bound == "least", share < limit, False)
-    )
-    frame["outside_guidance"] = outside.astype(bool)
+    frame["outside_guidance"] = outside_guidance(share, frame["bound"], frame["limit"])
     frame = frame.assign(period=period, by=by)
     frame = frame.sort_values(["scorecard", "group", "_level"], kind="stable")
     return frame[CALIBRATION_COLUMNS].reset_index(drop=True)
@@ -94,24 +90,6 @@ def _every_level(results: Results, sizes: pd.Series) -> pd.DataFrame:
     levels = pd.DataFrame(levels, columns=["scorecard", "rating", "_level"])
     groups = sizes.reset_index()[["scorecard", "group"]]
     return groups.merge(levels, on="scorecard")
-
-
-def _guidance(results: Results) -> pd.DataFrame:
-    rows = []
-    for card in results.policy.scorecards.values():
-        rating = results.policy.ratings.get(card.rating)
-        for rule in rating.distribution if rating else ():
-            share = float(rule.share)
-            rows.append(
-                {
-                    "scorecard": card.name,
-                    "rating": rule.label,
-                    "guidance": f"at {rule.bound} {share * 100:g}%",
-                    "bound": rule.bound,
-                    "limit": share,
-                }
-            )
-    return pd.DataFrame(rows, columns=["scorecard", "rating", "guidance", "bound", "limit"])
 
 
 @dataclass(frozen=True)
