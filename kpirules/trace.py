@@ -98,6 +98,20 @@ def _num(value: float) -> str:
     return f"{value:,.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
 
 
+def _in_unit(value: float, unit: str, currency: str | None) -> str:
+    """A value as people read it in its unit: 0.191509 percent is "19.1509% (0.191509)"
+    (formulas and curve arithmetic below keep the fraction); money in the currency."""
+    if _missing(value):
+        return "missing"
+    if unit == "percent":
+        return f"{_num(float(value) * 100)}% ({_num(value)})"
+    if unit == "money":
+        return f"{_num(value)} {currency}" if currency else _num(value)
+    if unit in ("count", "number", "score"):
+        return _num(value)
+    return f"{_num(value)} {unit}"
+
+
 # ------------------------------------------------------------------ entry point
 
 
@@ -209,6 +223,7 @@ class _Tracer:
         self.results = results
         self.subject = subject
         self.period = period
+        self.currency = policy.header.currency if policy.header else None
         self.calendar = calendar_of(policy)
         self.ordinal = self.calendar.parse(period)
         roster = policy.roster
@@ -276,7 +291,7 @@ class _Tracer:
         indicator = self.policy.indicators[entry.indicator]
         value = self.value(entry.indicator)
         node = Step(
-            f"indicator {entry.indicator} = {_num(value)} {indicator.unit}",
+            f"indicator {entry.indicator} = {_in_unit(value, indicator.unit, self.currency)}",
             value,
             _at(indicator),
             detail={

@@ -101,6 +101,29 @@ def test_the_trace_names_rows_rules_and_why_not() -> None:
     assert not_fired and all("why_not" in s.detail for s in not_fired)
 
 
+def test_indicator_titles_read_in_their_unit() -> None:
+    """A share is shown as a percentage (with the fraction the arithmetic uses), money in
+    the policy's currency, durations with their unit, counts bare."""
+    policy = kpirules.load(POLICIES / "sales")
+    explainer = Explainer(policy, POLICIES / "sales" / "data.yaml", as_of=AS_OF)
+    titles = [s.title for s in walk(explainer.explain("E1017", "2026-Q4"))]
+    orders = explainer.loaded.frames["orders"]
+    mine = orders[
+        (orders["rep_id"] == "E1017")
+        & (orders["closed_on"] >= "2026-10-01")
+        & (orders["closed_on"] <= "2026-12-31")
+    ]
+    share = mine.loc[mine["market"] == "new", "amount"].sum() / mine["amount"].sum()
+    revenue = mine["amount"].sum()
+    assert f"indicator new_market_share = {share * 100:.6f}% ({share:.6f})" in titles
+    assert f"indicator quarterly_revenue = {revenue:,.0f} CNY" in titles
+    assert any(t.startswith("indicator order_cycle = ") and t.endswith(" days") for t in titles)
+    assert (
+        f"indicator new_customers = {mine.loc[mine['new_customer'], 'customer_id'].nunique()}"
+        in titles
+    )
+
+
 def test_bad_questions_are_clear_errors() -> None:
     policy = kpirules.load(POLICIES / "sales")
     explainer = Explainer(policy, POLICIES / "sales" / "data.yaml", as_of=AS_OF)
