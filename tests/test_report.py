@@ -4,6 +4,9 @@ against values worked out independently with plain pandas."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+import string
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -262,10 +265,22 @@ def test_rating_cells_coloured_by_level(sales):
 # ------------------------------------------------------------------ other inputs
 
 
-def test_zh_retail_keeps_chinese_labels(tmp_path_factory):
+@pytest.fixture(scope="module")
+def zh_book(tmp_path_factory):
+    """zh_retail's workbook with no --lang: its locale, zh-CN, makes it Chinese."""
     result, out = _report(tmp_path_factory.mktemp("zh"), ZH)
     assert result.exit_code == 0, result.output
-    book = openpyxl.load_workbook(out)
+    return openpyxl.load_workbook(out)
+
+
+@pytest.fixture(scope="module")
+def zh_results():
+    policy = kpirules.load(ZH)
+    return evaluate(policy, ZH / "data.yaml", as_of=date(2027, 1, 4))
+
+
+def test_zh_retail_keeps_chinese_labels(zh_book):
+    book = zh_book
     assert book.sheetnames[1] == "门店导购"
     sheet = book["门店导购"]
     header = [c.value for c in sheet[HEADER_ROW]]
@@ -274,7 +289,198 @@ def test_zh_retail_keeps_chinese_labels(tmp_path_factory):
     assert "韩春梅" in names
     # Chinese characters are two columns wide each.
     assert sheet.column_dimensions["B"].width >= 2 * max(len(n) for n in names if n)
+    assert book["汇总"]["A1"].value == "KPI 绩效报告:华彩服饰门店 KPI 2026"
+    assert book.properties.title == "KPI 绩效报告:华彩服饰门店 KPI 2026"
+
+
+# ------------------------------------------------------------------ language
+
+ZH_SHEETS = ["汇总", "门店导购", "行动清单", "目标达成", "数据质量"]
+
+
+def test_zh_locale_gives_chinese_sheet_names_and_headers(zh_book):
+    assert zh_book.sheetnames == ZH_SHEETS
+    header = [c.value for c in zh_book["门店导购"][HEADER_ROW]]
+    assert header[:7] == [
+        "员工编号",
+        "姓名",
+        "部门",
+        "岗位",
+        "直属上级编号",
+        "直属上级姓名",
+        "考核期",
+    ]
+    # 销售额 weighs 35% in policy.kpi; its label, 月度销售额, comes from the policy.
+    assert header[7:9] == ["月度销售额", "月度销售额:得分(权重 35%)"]
+    assert header[-5:] == ["总分", "评级", "状态", "奖金", "行动数"]
+    actions = [c.value for c in zh_book["行动清单"][HEADER_ROW]]
+    assert actions[:3] == ["员工编号", "姓名", "直属上级编号"]
+    assert "完成期限" in actions and "负责人" in actions
+    summary = zh_book["汇总"]
+    for caption in ("方案信息", "关键数据", "评级分布与指导比例对照", "各考核表奖金(全部考核期)"):
+        _header_row(summary, caption)  # each caption is there
+    quality = zh_book["数据质量"]
+    findings = _table(quality, _header_row(quality, _caption_starting(quality, "问题明细")))
+    assert list(findings.columns) == ["数据源", "文件", "行号", "列", "检查项", "严重程度", "说明"]
+
+
+def test_zh_workbook_names_durations_in_chinese(zh_book):
+    """技能成长 is in hours: its cells read 小时 in a Chinese workbook."""
+    sheet = zh_book["门店导购"]
+    header = [c.value for c in sheet[HEADER_ROW]]
+    column = header.index("认证培训学时(近六个月)") + 1
+    cell = next(
+        c
+        for c in sheet.iter_rows(min_row=HEADER_ROW + 1, min_col=column, max_col=column)
+        if c[0].value is not None
+    )[0]
+    assert cell.number_format == '0.0 "小时"'
+    assert isinstance(cell.value, (int, float))
+
+
+def test_zh_workbook_numbers_are_numbers(zh_book, zh_results):
+    sheet = zh_book["门店导购"]
+    frame = _table(sheet, HEADER_ROW)
+    for header in ("月度销售额", "总分", "奖金", "行动数"):
+        values = [v for v in frame[header] if v is not None]
+        assert values and all(isinstance(v, int | float) for v in values), header
+    # The same number formats as in English: CNY amounts, one-decimal scores.
+    assert _column_cells(sheet, "奖金")[0].number_format == '#,##0.00 "CNY"'
+    assert _column_cells(sheet, "月度销售额")[0].number_format == '#,##0.00 "CNY"'
+    assert _column_cells(sheet, "总分")[0].number_format == "0.0"
+    pays = zh_results.payouts
+    assert frame["奖金"].sum() == pytest.approx(pays["amount"].sum(), abs=0.01)
+    figures = _table(zh_book["汇总"], _header_row(zh_book["汇总"], "关键数据"))
+    total = figures.loc[figures["统计项"] == "奖金总额", "数值"].iloc[0]
+    assert total == pytest.approx(pays["amount"].sum(), abs=0.005)
+    people = figures.loc[figures["统计项"] == "考核人数", "数值"].iloc[0]
+    assert people == zh_results.totals["subject"].nunique()
+
+
+def test_zh_workbook_translates_the_products_own_words(zh_book, zh_results):
+    """Yes, statuses, kinds and severities are the product's words: in Chinese. Ratings
+    and action titles come from the policy and stay as they are."""
+    totals, actions = zh_results.totals, zh_results.actions
+    frame = _table(zh_book["门店导购"], HEADER_ROW)
+    assert (frame["状态"] == "数据完整").sum() == (totals["status"] == "complete").sum() > 0
+    assert (frame["状态"] == "缺数据按规则计分").sum() == (totals["status"] == "filled").sum()
+    assert set(frame["评级"]) <= {"优秀", "良好", "合格", "待改进", "不合格"}
+    listed = _table(zh_book["行动清单"], HEADER_ROW)
+    assert (listed["类型"] == "改进计划").sum() == (actions["kind"] == "plan").sum() > 0
+    assert (listed["类型"] == "表彰").sum() == (actions["kind"] == "recognize").sum() > 0
+    assert "月度销售之星" in set(listed["行动内容"])
+    assert set(listed["来源"]) == {"激励方案:月度提成", "改进方案:导购改进"}
+    # 优秀 is guided "at most 15%": a month above that is marked 是, the others empty.
+    summary = zh_book["汇总"]
+    dist = _table(summary, _header_row(summary, "评级分布与指导比例对照"))
+    best = dist[dist["评级"] == "优秀"]
+    share = (
+        totals[totals["rating"] == "优秀"].groupby("period").size()
+        / totals.groupby("period").size().reindex(best["考核期"]).to_numpy()
+    )
+    above = set(share[share > 0.15].index)
+    assert above and set(best.loc[best["超出指导比例"] == "是", "考核期"]) == above
+    assert set(best["指导比例"]) == {"不超过 15%"}
+    assert set(dist["超出指导比例"].dropna()) == {"是"}
+    quality = zh_book["数据质量"]
+    findings = _table(quality, _header_row(quality, _caption_starting(quality, "问题明细")))
+    assert len(findings) == len(zh_results.quality)
+    expected = zh_results.quality["severity"].map({"error": "错误", "warning": "警告"})
+    assert sorted(findings["严重程度"]) == sorted(expected)
+
+
+def test_zh_headers_are_not_cut(zh_book):
+    """Headers wrap: a short one fits on one line, a long one gets at least 12 columns
+    (6 Chinese characters) a line. Widths counted here with unicodedata: wide and
+    full-width characters take two columns."""
+    checked = 0
+    for sheet in zh_book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.fill.fgColor.rgb != "FF1F4E78":  # the header style's fill
+                    continue
+                text = str(cell.value)
+                wide = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+                width = _column_width(sheet, cell.column)
+                assert width >= min(wide, 12) + 2, (sheet.title, text, width)
+                assert cell.alignment.wrap_text, (sheet.title, text)
+                checked += 1
+    assert checked > 60
+
+
+def _column_width(sheet, column: int) -> float:
+    """A column's width; openpyxl files neighbours of one width under the first of them."""
+    for dimension in sheet.column_dimensions.values():
+        if dimension.min <= column <= dimension.max:
+            return dimension.width
+    raise AssertionError(f"no width set for column {column}")
+
+
+def test_lang_en_on_a_chinese_policy(tmp_path):
+    result, out = _report(tmp_path, ZH, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Summary", "门店导购", "Actions", "Goals", "Data quality"]
+    header = [c.value for c in book["门店导购"][HEADER_ROW]]
+    assert header[:3] == ["ID", "Name", "Department"]
+    assert header[8] == "月度销售额: score (35%)"  # the policy's label, English around it
     assert book["Summary"]["A1"].value == "KPI report: 华彩服饰门店 KPI 2026"
+    frame = _table(book["Actions"], HEADER_ROW)
+    assert "plan" in set(frame["Kind"])
+
+
+def test_api_lang_zh_on_an_english_policy(tmp_path, results):
+    from kpirules.report import write_report
+
+    write_report(results, tmp_path / "zh.xlsx", as_of=date(2027, 1, 4), lang="zh")
+    book = openpyxl.load_workbook(tmp_path / "zh.xlsx")
+    assert book.sheetnames == ["汇总", "Sales representative", "Sales manager", *ZH_SHEETS[2:]]
+    header = [c.value for c in book["Sales representative"][HEADER_ROW]]
+    assert header[8] == "New customers won:得分(权重 30%)"
+    with pytest.raises(ValueError, match="xx"):
+        write_report(results, tmp_path / "xx.xlsx", lang="xx")
+    assert not (tmp_path / "xx.xlsx").exists()
+
+
+def test_bad_lang_is_a_usage_error(tmp_path):
+    result, out = _report(tmp_path, SALES, "--lang", "xx")
+    assert result.exit_code == 2
+    assert "--lang" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_both_catalogues_have_the_same_keys_and_placeholders():
+    from kpirules.report_labels import REPORT_LABELS
+
+    en, zh = REPORT_LABELS["en"], REPORT_LABELS["zh"]
+    assert en.keys() == zh.keys()
+    fields = string.Formatter()
+    for key in en:
+        assert en[key].strip() and zh[key].strip(), key
+        names = [{f for _, f, _, _ in fields.parse(text) if f} for text in (en[key], zh[key])]
+        assert names[0] == names[1], key
+
+
+def test_every_label_the_report_uses_is_in_the_catalogue():
+    """report.py takes its words from the catalogue: every key it names exists, and no
+    column, sheet or caption is a bare string literal."""
+    from kpirules.report_labels import REPORT_LABELS
+
+    code = (ROOT / "kpirules" / "report.py").read_text("utf-8")
+    used = set(re.findall(r"\bL\[\"(\w+)\"\]", code))
+    used |= set(re.findall(r"\bL\.format\(\s*\"(\w+)\"", code))
+    assert len(used) > 50, "the scan found too little: the pattern is wrong"
+    assert used <= REPORT_LABELS["en"].keys(), used - REPORT_LABELS["en"].keys()
+    assert not re.findall(r"_column\(\s*\"", code)  # a header written as a literal
+    assert not re.findall(r"Sheet\(\s*\"", code)
+
+
+def test_language_is_chosen_in_one_place():
+    from kpirules import i18n
+    from kpirules.feedback import labels
+
+    assert labels.language_for is i18n.language_for
+    assert i18n.language_for("zh-TW") == "zh" and i18n.language_for("en-GB") == "en"
 
 
 def test_one_period(tmp_path_factory):

@@ -15,6 +15,7 @@ from kpirules.cli.common import (
     load_data_or_exit,
     load_policy_or_exit,
 )
+from kpirules.i18n import LANGUAGES
 
 
 @click.command("feedback")
@@ -40,7 +41,7 @@ from kpirules.cli.common import (
 )
 @click.option(
     "--lang",
-    type=click.Choice(["en", "zh"]),
+    type=click.Choice(LANGUAGES),
     help="Language of the labels (default: from the policy's locale).",
 )
 @click.option(

@@ -16,6 +16,7 @@ from kpirules.cli.common import (
     load_data_or_exit,
     load_policy_or_exit,
 )
+from kpirules.i18n import LANGUAGES
 
 
 @click.command("report")
@@ -29,8 +30,16 @@ from kpirules.cli.common import (
     help="The workbook to write (FILE.xlsx).",
 )
 @click.option("--period", help="Report one period (e.g. 2026-Q2); default: all of them.")
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    help="Language of the workbook's sheet names, headers and captions (default: from the "
+    "policy's locale).",
+)
 @_as_of_option
-def report(policy_path: str, data_path: str, output: str, period: str | None, as_of) -> None:
+def report(
+    policy_path: str, data_path: str, output: str, period: str | None, lang: str | None, as_of
+) -> None:
     """Write an Excel workbook for HR: summary, one sheet per scorecard, actions, goals,
     data quality."""
     from datetime import date
@@ -52,7 +61,8 @@ def report(policy_path: str, data_path: str, output: str, period: str | None, as
     loaded = load_data_or_exit(policy, data_path, day, blocked_ok=True)
     results = evaluate_or_exit(policy, loaded, period, day)
     try:
-        write_report(results, target, as_of=day, roster=loaded.frames.get(policy.roster.name))
+        roster = loaded.frames.get(policy.roster.name)
+        write_report(results, target, as_of=day, roster=roster, lang=lang)
     except OSError as exc:
         click.echo(f"kpirules: cannot write {output}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_FINDINGS)

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LANGUAGES = ("en", "zh")
+# The language choice is shared with the HR workbook; re-exported here for callers that
+# import it with the feedback labels.
+from kpirules.i18n import LANGUAGES, check_language, language_for
+
+__all__ = ["CATALOGUE", "LANGUAGES", "Labels", "language_for"]
 
 # key → (English, Chinese)
 CATALOGUE: dict[str, tuple[str, str]] = {
@@ -252,8 +256,7 @@ class Labels:
     lang: str
 
     def __post_init__(self) -> None:
-        if self.lang not in LANGUAGES:
-            raise ValueError(f"no labels for language {self.lang!r}; use one of {LANGUAGES}")
+        check_language(self.lang)
 
     @property
     def html_lang(self) -> str:
@@ -269,8 +272,3 @@ class Labels:
 
     def format(self, key: str, **values: object) -> str:
         return self[key].format(**values)
-
-
-def language_for(locale: str | None) -> str:
-    """The sheet language a policy's locale asks for: Chinese for any `zh…` locale."""
-    return "zh" if (locale or "").lower().startswith("zh") else "en"
