@@ -523,7 +523,11 @@ def actions_sheet(results: Results, names: pd.Series, labels: ReportLabels) -> S
         _column(L["col_kind"], L.words("kind", actions["kind"])),
         _column(L["col_title"], _text(actions["title"]), max_width=50),
         _column(L["col_owner"], _text(actions["owner"])),
-        _column(L["col_owner_name"], _text(actions["owner"].map(names))),
+        # `owner hr` names a function, not a person on the roster.
+        _column(
+            L["col_owner_name"],
+            _text(actions["owner"].map(names)).where(actions["owner"] != "hr", L["owner_hr"]),
+        ),
         _column(L["col_due"], due, DATE),
         _column(L["col_reason"], _text(actions["reason"]), max_width=60),
         _column(L["col_origin"], _origins(actions["origin"], L)),

@@ -31,6 +31,7 @@ EN: dict[str, str] = {
     "unit_days": "days",
     "unit_hours": "h",
     "unit_minutes": "min",
+    "owner_hr": "HR",
     "no": "No",
     "total_row": "Total",
     # ------------------------------------------------------------ sheet names
@@ -195,6 +196,7 @@ ZH: dict[str, str] = {
     "unit_days": "天",
     "unit_hours": "小时",
     "unit_minutes": "分钟",
+    "owner_hr": "人力资源部",
     "no": "否",
     "total_row": "合计",
     # ------------------------------------------------------------ sheet names

@@ -148,6 +148,11 @@ def test_actions_sheet_lists_every_action(sales, results):
     plan = kinds.loc[kinds["Kind"] == "plan", "Actions"].iloc[0]
     assert plan == (results.actions["kind"] == "plan").sum()
     assert (frame["Kind"] == "plan").sum() == plan
+    # Owners are named: a person from the roster, HR as the function it is.
+    hr = frame[frame["Owner"] == "hr"]
+    assert len(hr) == (results.actions["owner"] == "hr").sum() > 0
+    assert set(hr["Owner name"]) == {"HR"}
+    assert frame.loc[frame["Owner"] == "E1012", "Owner name"].eq("Sun Zhen").all()
 
 
 def test_distribution_count_and_breach_fill(sales, results):
