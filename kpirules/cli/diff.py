@@ -1,14 +1,17 @@
 """`kpirules diff OLD NEW`: evaluate two versions of a policy on the same data and show
 who changes rating or payout, the distribution and payout shifts, and the actions that
-appear or disappear. Exit 0 when the outcomes are identical, 1 when they differ (like
+appear or disappear. Either side may be `REV:PATH`, the policy at a git revision (see
+kpirules.revisions). Exit 0 when the outcomes are identical, 1 when they differ (like
 diff(1)) or a side cannot be evaluated, 2 on usage errors."""
 
 from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
@@ -17,8 +20,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from kpirules.api import check_unit
-from kpirules.cli.common import EXIT_CLEAN, EXIT_FINDINGS, _as_of_option, _data_option, emit
+from kpirules.cli.common import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    _as_of_option,
+    _data_option,
+    emit,
+)
 from kpirules.diagnostics import render_text
+from kpirules.revisions import Checkout, RevisionError, SpecError, checkout, parse_spec
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,35 @@ class Section:
     rows: tuple[tuple[str, ...], ...]
     more: int = 0
     right: tuple[int, ...] = ()  # columns aligned right (numbers)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One version as the user named it: a path, or `REV:PATH` copied out of git."""
+
+    name: str  # old | new
+    given: str
+    copy: Checkout | None = None
+
+    @property
+    def path(self) -> str:
+        return str(self.copy.policy) if self.copy else self.given
+
+    @property
+    def root(self) -> Path | None:
+        return self.copy.root if self.copy else None
+
+    @property
+    def label(self) -> str:
+        return self.copy.label if self.copy else self.given
+
+    @property
+    def revision(self) -> dict[str, Any] | None:
+        return self.copy.revision() if self.copy else None
+
+    def shown(self, text: str) -> str:
+        """Text about this side, with no temporary path in it."""
+        return self.copy.unmask(text) if self.copy else text
 
 
 @click.command("diff")
@@ -69,45 +109,87 @@ def diff(
     limit: int,
     as_of,
 ) -> None:
-    """Compare the outcomes of two versions of a policy on the same data."""
+    """Compare the outcomes of two versions of a policy on the same data.
+
+    OLD and NEW are policy folders or files, or REV:PATH for one at a git revision
+    (e.g. main:policies/sales)."""
+    with ExitStack() as stack:  # removes the revisions' temporary copies, even on exit
+        sides = [_open(stack, old_path, "old"), _open(stack, new_path, "new")]
+        _report(sides, data_path, period, output_format, output, limit, as_of)
+
+
+def _report(
+    sides: list[Side],
+    data_path: str,
+    period: str | None,
+    output_format: str,
+    output: str | None,
+    limit: int,
+    as_of,
+) -> None:
     from kpirules.whatif import WhatIfError, compare, evaluate_both
 
-    old = _load(old_path, "old")
-    new = _load(new_path, "new")
+    old_side, new_side = sides
+    old, new = _load(old_side), _load(new_side)
     day = as_of.date() if as_of else None
     try:
         old_results, new_results = evaluate_both(old, new, data_path, period, as_of=day)
     except WhatIfError as exc:
-        path = old_path if exc.side == "old" else new_path
+        side = old_side if exc.side == "old" else new_side
         for problem in exc.problems:
-            click.echo(f"kpirules: {exc.side} policy {path}: {problem}", err=True)
+            click.echo(
+                side.shown(f"kpirules: {side.name} policy {side.label}: {problem}"), err=True
+            )
         sys.exit(EXIT_FINDINGS)
     result = compare(old_results, new_results)
+    labels = (old_side.label, new_side.label)
     target = Path(output) if output else None
     if output_format == "json":
-        payload = {"old_path": old_path, "new_path": new_path, "data": data_path}
+        payload = {
+            "old_path": old_side.given,
+            "new_path": new_side.given,
+            "old_revision": old_side.revision,
+            "new_revision": new_side.revision,
+            "data": data_path,
+        }
         payload |= result.to_dict()
         emit(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n", target)
     elif output_format == "md":
-        emit(render_markdown(result, data_path, limit), target)
+        emit(render_markdown(result, data_path, limit, labels), target)
     elif target is not None:
         with target.open("w", encoding="utf-8") as handle:
-            print_table(result, data_path, limit, Console(file=handle, width=160))
+            print_table(result, data_path, limit, labels, Console(file=handle, width=160))
     else:
-        print_table(result, data_path, limit, Console())
+        print_table(result, data_path, limit, labels, Console())
     sys.exit(EXIT_CLEAN if result.identical else EXIT_FINDINGS)
 
 
-def _load(path: str, side: str):
-    unit, policy, diagnostics = check_unit(path)
+def _open(stack: ExitStack, given: str, name: str) -> Side:
+    """The side as given; a REV:PATH is copied out of git for as long as `stack` lives."""
+    spec = parse_spec(given)
+    if spec is None:
+        return Side(name, given)
+    try:
+        return Side(name, given, stack.enter_context(checkout(spec)))
+    except SpecError as exc:
+        click.echo(f"kpirules: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except RevisionError as exc:
+        click.echo(f"kpirules: {exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
+
+
+def _load(side: Side):
+    unit, policy, diagnostics = check_unit(side.path, side.root)
     if policy is None:
-        click.echo(f"kpirules: the {side} policy {path} does not check:", err=True)
+        click.echo(f"kpirules: the {side.name} policy {side.label} does not check:", err=True)
         for diagnostic in diagnostics:
-            click.echo(render_text(diagnostic, unit.sources), err=True)
+            click.echo(side.shown(render_text(diagnostic, unit.sources)), err=True)
         sys.exit(EXIT_FINDINGS)
     if policy.header is None:
         click.echo(
-            f"kpirules: the {side} policy {path} is a library: nothing to evaluate", err=True
+            f"kpirules: the {side.name} policy {side.label} is a library: nothing to evaluate",
+            err=True,
         )
         sys.exit(EXIT_FINDINGS)
     return policy
@@ -349,8 +431,20 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(result, data_path: str, limit: int) -> str:
-    lines = [f"### Policy diff: {_cell(_versions(result))}", "", headline(result, data_path), ""]
+def _code(text: str) -> str:
+    """A path as inline code; plain (escaped) when it holds a backtick itself."""
+    return _cell(text) if "`" in text else f"`{_cell(text)}`"
+
+
+def render_markdown(result, data_path: str, limit: int, labels: tuple[str, str]) -> str:
+    lines = [
+        f"### Policy diff: {_cell(_versions(result))}",
+        "",
+        f"old: {_code(labels[0])} → new: {_code(labels[1])}",
+        "",
+        headline(result, data_path),
+        "",
+    ]
     for section in sections(result, limit):
         if not section.rows:
             continue
@@ -368,8 +462,11 @@ def render_markdown(result, data_path: str, limit: int) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def print_table(result, data_path: str, limit: int, console: Console) -> None:
+def print_table(
+    result, data_path: str, limit: int, labels: tuple[str, str], console: Console
+) -> None:
     console.print(f"[bold]Policy diff: {escape(_versions(result))}[/bold]", highlight=False)
+    console.print(escape(f"old: {labels[0]} → new: {labels[1]}"), highlight=False)
     console.print(escape(headline(result, data_path)), highlight=False)
     for section in sections(result, limit):
         if not section.rows:
