@@ -152,6 +152,21 @@ def test_an_example_policy_with_its_sample_data_reports_only_its_messy_rows() ->
     assert "`type_mismatch`" in result.output and "'TBC'" in result.output
 
 
+def test_results_already_evaluated_feed_the_data_rules() -> None:
+    """The TUI lints with the results it already has: the same findings as `--data`."""
+    import kpirules
+
+    sales = REPO / "policies/sales"
+    day = date(2027, 1, 4)
+    by_data = lint([sales], data=sales / "data.yaml", as_of=day).diagnostics
+    results = kpirules.evaluate(kpirules.load(sales), sales / "data.yaml", as_of=day)
+    by_results = lint([sales], results=results).diagnostics
+    assert [d.code for d in by_results] == ["L404"] * 9
+    assert [d.to_dict() for d in by_results] == [d.to_dict() for d in by_data]
+    with pytest.raises(ValueError, match="one policy unit"):
+        lint([sales, REPO / "policies/engineering"], results=results)
+
+
 # ------------------------------------------------------------------ analysis
 
 

@@ -69,11 +69,16 @@ def lint(
     as_of: date | None = None,
     select: list[str] | None = None,
     ignore: list[str] | None = None,
+    results=None,
 ) -> Report:
     """Lint policy units (folders or files, as `kpirules.loader.discover` finds them).
-    With `data`, a binding for the one unit given, the data rules run too. Raises
+    With `data`, a binding for the one unit given, the data rules run too; or with
+    `results`, that unit's results already evaluated (the TUI has them). Raises
     `ConfigError` for a broken configuration, and the data layer's errors for data that
     cannot be read."""
+    if (data is not None or results is not None) and len(units) != 1:
+        raise ValueError("the data rules lint one policy unit at a time")
+    with_data = data is not None or results is not None
     report = Report()
     configs: dict[Path, Config] = {}
     found: dict[tuple, Diagnostic] = {}
@@ -103,10 +108,11 @@ def lint(
         if policy is None:
             continue  # checker errors first: the rules need a checked policy
         active = [
-            r for r in all_rules() if config.enabled(r) and (data is not None or not r.needs_data)
+            r for r in all_rules() if config.enabled(r) and (with_data or not r.needs_data)
         ]
         ran |= {r.code for r in active}
-        results = _evaluate(policy, data, as_of) if data is not None else None
+        if results is None and data is not None:
+            results = _evaluate(policy, data, as_of)
         context = LintContext(policy, Index(unit.modules), _entry_files(path), results)
         for rule in active:
             context.options = config.rule_options(rule)

@@ -124,8 +124,9 @@ class OverviewScreen(ReviewScreen):
             from kpirules.lint import lint as run
             from kpirules.loader import discover
 
+            # The results of this session feed the data rules: no second evaluation.
             units, _ = discover([session.policy_path])
-            return run([Path(u) for u in units]).diagnostics
+            return run([Path(u) for u in units], results=session.results).diagnostics
 
         try:
             found = session.cached("lint", lint)
