@@ -113,6 +113,7 @@ class CurvePoint:
     value: Decimal
     score: Decimal
     span: Span
+    benchmark: str | None = None  # the benchmark the value was written as, if any
 
 
 @dataclass(frozen=True)

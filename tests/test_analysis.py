@@ -137,6 +137,26 @@ def test_comparison_targets_improvement_and_benchmark(sales: Results) -> None:
     assert np.allclose(share["target_gap"], share["value"] - 0.2)
 
 
+def test_a_benchmark_written_as_a_curve_point_is_matched() -> None:
+    """`target median_cycle => 100` compares the indicator with the benchmark: 72 hours
+    is 3 days in the indicator's unit."""
+    text = (
+        RATIO_POLICY.replace(
+            "indicator cycle weight 25% { threshold 5 days => 50  target 3 days => 100 }",
+            "indicator cycle weight 25% { threshold 5 days => 50  target median_cycle => 100 }",
+        )
+        + 'benchmark median_cycle "Peer median" = 72 hours\n'
+    )
+    policy = load_text(text)
+    results = evaluate(policy, load_data(policy, RATIO_DATA), "2026-Q2", history=True)
+    frame = comparison(results)
+    cycle = frame[frame["indicator"] == "cycle"]
+    assert len(cycle) == 2
+    assert (cycle["benchmark"] == "median_cycle").all()
+    assert (cycle["benchmark_value"] == 3).all() and (cycle["target"] == 3).all()
+    assert frame.loc[frame["indicator"] != "cycle", "benchmark"].isna().all()
+
+
 def test_comparison_filters_keep_peers_of_everyone(sales: Results) -> None:
     everyone = comparison(sales, period="2026-Q2")
     person = comparison(sales, period="2026-Q2", subject="E1002")

@@ -73,8 +73,13 @@ def matched_benchmark(policy: model.Policy, card: model.Scorecard, indicator: st
     """The benchmark an indicator is compared with for this scorecard: one standing on the
     other side of a comparison from the indicator in a condition that applies to the
     scorecard (its gates, its incentives' gates and action rules, its improvement rules),
-    or the target of a goal on the indicator. The first by name when there are several."""
+    or the target of a goal on the indicator, or a point of the indicator's curve on this
+    scorecard (`target industry_order_cycle => 100`). The first by name when there are
+    several."""
     found = set()
+    for entry in card.entries:
+        if entry.indicator == indicator and isinstance(entry.scoring, model.Curve):
+            found |= {p.benchmark for p in entry.scoring.points if p.benchmark is not None}
     for condition in _conditions(policy, card):
         for node in ast.walk(condition):
             if isinstance(node, ast.Binary) and node.op in _COMPARISONS:

@@ -851,7 +851,9 @@ class _Checker:
             value = self.exprs.constant(point.value, dim, f"{point.kind} value")
             score = self.exprs.constant(point.score, dims.NUMBER, "score")
             if value is not None and score is not None:
-                built.append(model.CurvePoint(point.kind, value, score, point.span))
+                named = point.value.name if isinstance(point.value, ast.Name) else None
+                benchmark = named if named in self.symbols.benchmarks else None
+                built.append(model.CurvePoint(point.kind, value, score, point.span, benchmark))
         for kind in POINT_ORDER:
             repeated = [p for p in points if p.kind == kind]
             limit = 2 if better == "closer" and kind != "target" else 1
