@@ -284,6 +284,13 @@ def _card_label(policy: model.Policy, name: str) -> str:
     return card.label if card and card.label else name
 
 
+def _card_labels(policy: model.Policy, names: pd.Series) -> pd.Series:
+    """Scorecard names → their labels, as one lookup (the actions sheet has a row per
+    action of everyone)."""
+    labels = {name: _card_label(policy, name) for name in policy.scorecards}
+    return names.map(labels).fillna(names)
+
+
 def _distribution_table(results: Results, L: ReportLabels) -> Table:
     frame = results.distribution().reset_index(drop=True)
     cards = frame["scorecard"].map(lambda n: _card_label(results.policy, n))
@@ -330,7 +337,7 @@ def _payouts_by_incentive(results: Results, money: Style, L: ReportLabels) -> Ta
     return Table(
         (
             _column(L["col_incentive"], _text(label)),
-            _column(L["col_scorecard"], _text(grouped["scorecard"])),
+            _column(L["col_scorecard"], _text(_card_labels(results.policy, grouped["scorecard"]))),
             _column(L["col_period"], _text(grouped["period"])),
             _column(L["col_people_paid"], grouped["paid"].astype("float64"), INTEGER),
             _column(L["col_gate_failed"], grouped["gate_failed"].astype("float64"), INTEGER),
@@ -519,7 +526,7 @@ def actions_sheet(results: Results, names: pd.Series, labels: ReportLabels) -> S
         _column(L["col_name"], _text(actions["subject"].map(names))),
         _column(L["col_manager"], _text(actions["subject"].map(roster))),
         _column(L["col_period"], _text(actions["period"])),
-        _column(L["col_scorecard"], _text(actions["scorecard"])),
+        _column(L["col_scorecard"], _text(_card_labels(results.policy, actions["scorecard"]))),
         _column(L["col_kind"], L.words("kind", actions["kind"])),
         _column(L["col_title"], _text(actions["title"]), max_width=50),
         _column(L["col_owner"], _text(actions["owner"])),

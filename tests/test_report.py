@@ -148,6 +148,8 @@ def test_actions_sheet_lists_every_action(sales, results):
     plan = kinds.loc[kinds["Kind"] == "plan", "Actions"].iloc[0]
     assert plan == (results.actions["kind"] == "plan").sum()
     assert (frame["Kind"] == "plan").sum() == plan
+    # Scorecards by their labels, as on the summary and the sheet names.
+    assert set(frame["Scorecard"]) == {"Sales representative", "Sales manager"}
     # Owners are named: a person from the roster, HR as the function it is.
     hr = frame[frame["Owner"] == "hr"]
     assert len(hr) == (results.actions["owner"] == "hr").sum() > 0
