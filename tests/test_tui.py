@@ -208,6 +208,38 @@ def test_people_filter_by_department_and_manager(session) -> None:
     assert f"{len(expected)} of {len(totals)} people" in status
 
 
+@pytest.fixture(scope="module")
+def zh_session():
+    before = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        yield open_session("policies/zh_retail", "policies/zh_retail/data.yaml", as_of=AS_OF)
+    finally:
+        os.chdir(before)
+
+
+def test_cjk_names_get_two_cells_a_character(zh_session) -> None:
+    """Chinese names and departments are two terminal cells a character: each column is
+    as wide as its widest text measured that way, so the columns stay aligned."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    async def scenario(pilot):
+        await pilot.press("3")
+        await settle(pilot)
+        table = pilot.app.screen.query_one(VirtualTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        return [(str(c.label), c.content_width) for c in table.columns.values()], rows
+
+    columns, rows = run(ReviewApp.from_session(zh_session), scenario, size=(120, 30))
+    text = [[v.plain if isinstance(v, Text) else str(v) for v in row] for row in rows]
+    names = {row[1] for row in text}
+    assert any(cell_len(name) == 2 * len(name) > 0 for name in names)  # Chinese names
+    for i, (label, width) in enumerate(columns):
+        widest = max(cell_len(row[i]) for row in text)
+        assert width >= widest, (label, width, widest)
+
+
 def test_people_incremental_search_and_sort(session) -> None:
     totals = q4(session.results.totals)
 
@@ -442,3 +474,9 @@ def test_snapshots(session, snap_compare, name) -> None:
     keys, size = SNAPSHOTS[name]
     app, before = snapshot_app(session, *keys)
     assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+def test_snapshot_of_a_chinese_policy(zh_session, snap_compare) -> None:
+    """The People screen of the all-Chinese example: CJK names, departments and roles."""
+    app, before = snapshot_app(zh_session, "3")
+    assert snap_compare(app, terminal_size=(100, 30), run_before=before)
