@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
+from textual.widgets import LoadingIndicator
 
 from kpirules.cli import main
 from kpirules.tui import figures
@@ -67,10 +68,19 @@ def run(app: ReviewApp, scenario, size=(100, 30)):
 
 
 async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait until no worker runs and no loading indicator shows. A screen may start its
+    worker on the refresh after a key press, and on a busy machine (tests on two workers)
+    that refresh can come after a first wait: poll, do not wait once."""
+    for _ in range(400):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        running = any(worker.is_running for worker in pilot.app.workers)
+        loading = any(shown.display for shown in pilot.app.screen.query(LoadingIndicator))
+        if not running and not loading:
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app kept working for 20 s")
 
 
 def table_rows(table: VirtualTable) -> pd.DataFrame:
