@@ -112,6 +112,17 @@ def test_comparison_against_plain_pandas(sales: Results) -> None:
     ]
     assert np.allclose(frame["department_median"], wanted, equal_nan=True)
 
+    # Department percentile: the same self-join, within the department.
+    pairs = pairs.assign(
+        department=pairs["subject"].map(roster), department_peer=pairs["subject_peer"].map(roster)
+    )
+    pairs = pairs.assign(ok=at_least)[pairs["department"] == pairs["department_peer"]]
+    share = pairs.groupby(["subject", "scorecard", "indicator"])["ok"].mean() * 100
+    check_dept = frame.merge(
+        share.rename("p").reset_index(), on=["subject", "scorecard", "indicator"], how="left"
+    )
+    assert np.allclose(check_dept["department_percentile"], check_dept["p"], equal_nan=True)
+
 
 def test_comparison_targets_improvement_and_benchmark(sales: Results) -> None:
     frame = comparison(sales, period="2026-Q2")

@@ -47,6 +47,7 @@ COMPARISON_COLUMNS = [
     "peer_median",
     "percentile",
     "department_median",
+    "department_percentile",
     "benchmark",
     "benchmark_value",
 ]
@@ -126,8 +127,9 @@ def _with_targets(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_peers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Peer count, median and percentile rank on the scorecard; the department median.
-    Everyone gets the peers' count and medians, also those without a value."""
+    """Peer count, median and percentile rank on the scorecard; the median and percentile
+    rank within the department. Everyone gets the peers' count and medians, also those
+    without a value."""
     cells = ["scorecard", "indicator"]
     known = frame[frame["value"].notna()]
     peers = known.groupby(cells)["value"].agg(peer_count="count", peer_median="median")
@@ -140,13 +142,19 @@ def _with_peers(frame: pd.DataFrame) -> pd.DataFrame:
         DECIMALS,
     )
     frame["_good"] = goodness
-    ranked = frame[~np.isnan(goodness)].groupby(cells, sort=False)["_good"]
-    rank = ranked.rank(method="max").reindex(frame.index)
-    size = ranked.transform("count").reindex(frame.index)
-    frame["percentile"] = (rank / size * 100).round(6)
+    frame["percentile"] = _percentile(frame, goodness, cells)
     departments = known.groupby([*cells, "department"])["value"].median()
     frame = frame.join(departments.rename("department_median"), on=[*cells, "department"])
+    frame["department_percentile"] = _percentile(frame, goodness, [*cells, "department"])
     return frame.drop(columns="_good")
+
+
+def _percentile(frame: pd.DataFrame, goodness: np.ndarray, group: list[str]) -> pd.Series:
+    """The share of the group (people with a value) each person does at least as well as."""
+    ranked = frame[~np.isnan(goodness)].groupby(group, sort=False)["_good"]
+    rank = ranked.rank(method="max").reindex(frame.index)
+    size = ranked.transform("count").reindex(frame.index)
+    return (rank / size * 100).round(6)
 
 
 def _flag(held: np.ndarray, unknown: np.ndarray, index: pd.Index) -> pd.Series:

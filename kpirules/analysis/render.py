@@ -20,7 +20,7 @@ SHOWN = {
     "comparison": [
         "scorecard", "indicator", "value", "score", "target", "target_gap", "meets_target",
         "previous", "delta", "improved", "percentile", "peer_median", "department_median",
-        "benchmark_value",
+        "department_percentile", "benchmark_value",
     ],
     "comparison_summary": [
         "scorecard", "indicator", "people", "median", "target", "peer_median",
@@ -201,6 +201,7 @@ HEADERS = {
     "percentile": "pctl",
     "peer_median": "peer median",
     "department_median": "dept median",
+    "department_percentile": "dept pctl",
     "benchmark_value": "benchmark",
     "meets_target_share": "share meeting target",
     "improved_share": "share improved",
