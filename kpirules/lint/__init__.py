@@ -107,9 +107,7 @@ def lint(
             found.setdefault(_key(diagnostic), diagnostic)
         if policy is None:
             continue  # checker errors first: the rules need a checked policy
-        active = [
-            r for r in all_rules() if config.enabled(r) and (with_data or not r.needs_data)
-        ]
+        active = [r for r in all_rules() if config.enabled(r) and (with_data or not r.needs_data)]
         ran |= {r.code for r in active}
         if results is None and data is not None:
             results = _evaluate(policy, data, as_of)
