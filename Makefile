@@ -32,6 +32,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parse.py
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_outputs.py
 
 tui: $(STAMP)
 	$(BIN)/kpirules tui policies/sales --data policies/sales/data.yaml --as-of 2027-01-04
