@@ -59,7 +59,7 @@ ACTION_TITLES = np.array(
 def synthetic_results(policy, people: int, seed: int = 2026):
     """Results of `policy` (the sales example) for `people` people, built directly."""
     from kpirules.data import ACCOUNTING_COLUMNS, FINDING_COLUMNS, LoadedData
-    from kpirules.results import Results
+    from kpirules.results import ACTION_COLUMNS, TOTAL_COLUMNS, Results
 
     rng = np.random.default_rng(seed)
     n = people
@@ -104,20 +104,7 @@ def synthetic_results(policy, people: int, seed: int = 2026):
         total=total,
         rating=rating,
         status="complete",
-    )[
-        [
-            "subject",
-            "name",
-            "department",
-            "role",
-            "manager",
-            "period",
-            "scorecard",
-            "total",
-            "rating",
-            "status",
-        ]
-    ]
+    )[TOTAL_COLUMNS]
     incentive = np.where(base["scorecard"] == "sales_manager", "manager_bonus", "quarterly_bonus")
     amount = np.where(total >= 70, rng.uniform(2_000, 25_000, len(who)).round(2), 0.0)
     payouts = base.assign(
@@ -150,20 +137,7 @@ def synthetic_results(policy, people: int, seed: int = 2026):
         due=np.where(kind == 0, None, "2027-03-31"),
         reason='rating in ["Needs improvement", "Unsatisfactory"]',
         rule="policies/sales/incentives.kpi:39",
-    )[
-        [
-            "subject",
-            "period",
-            "scorecard",
-            "origin",
-            "kind",
-            "title",
-            "owner",
-            "due",
-            "reason",
-            "rule",
-        ]
-    ]
+    )[ACTION_COLUMNS]
     scores = []
     for card in policy.scorecards.values():
         rows = base[base["scorecard"] == card.name]
