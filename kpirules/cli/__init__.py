@@ -26,6 +26,7 @@ from kpirules.cli.common import (
     _data_option,
     _progress,
     emit,
+    load_policy_or_exit,
 )
 from kpirules.diagnostics import Diagnostic, Severity, SourceCache, render_text
 from kpirules.loader import discover, display_path, find_root, policy_files, read_text
@@ -489,11 +490,7 @@ def explain(
     from kpirules.trace import explain as trace
     from kpirules.trace import render_text as render_trace
 
-    unit, policy, diagnostics = check_unit(policy_path)
-    if policy is None:
-        for diagnostic in diagnostics:
-            click.echo(render_text(diagnostic, unit.sources), err=True)
-        sys.exit(EXIT_FINDINGS)
+    policy = load_policy_or_exit(policy_path)
     try:
         step = trace(
             policy, data_path, subject, period, indicator, as_of=as_of.date() if as_of else None
