@@ -8,7 +8,7 @@ its value is present.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 
@@ -53,6 +53,24 @@ def reaches(values: pd.Series, points: tuple[model.CurvePoint, ...], kind: str, 
     return values >= levels[0] - 1e-9
 
 
+def _reached(
+    ctx: LintContext, point_of: Callable[[model.Curve], model.CurvePoint | None]
+) -> Iterator[tuple[model.Scorecard, model.Entry, model.CurvePoint, int, float]]:
+    """For each curve-scored entry with values: the point `point_of` picks, how many
+    evaluated people-periods there are, and the share of them that reach the point."""
+    for card, entry, values in _entries(ctx):
+        curve = entry.scoring
+        present = values.dropna()
+        if not isinstance(curve, model.Curve) or present.empty:
+            continue
+        point = point_of(curve)
+        if point is None:
+            continue
+        better = ctx.policy.indicators[entry.indicator].better
+        share = float(reaches(present, curve.points, point.kind, better).mean())
+        yield card, entry, point, len(present), share
+
+
 def _share_text(share: float) -> str:
     return f"{number(round(share * 100, 1))}%"
 
@@ -90,20 +108,15 @@ def target_too_easy(ctx: LintContext) -> Iterator[Finding]:
     cannot hold, and bonuses are paid for business as usual. Raise the target, or check
     the data. Option `share` (default 0.9). Curves with a `target` point only."""
     limit = ctx.options["share"]
-    for card, entry, values in _entries(ctx):
-        curve = entry.scoring
-        present = values.dropna()
-        if not isinstance(curve, model.Curve) or present.empty:
-            continue
-        target = next((p for p in curve.points if p.kind == "target"), None)
-        if target is None:
-            continue
-        indicator = ctx.policy.indicators[entry.indicator]
-        share = float(reaches(present, curve.points, "target", indicator.better).mean())
+
+    def target_of(curve: model.Curve) -> model.CurvePoint | None:
+        return next((p for p in curve.points if p.kind == "target"), None)
+
+    for card, entry, target, count, share in _reached(ctx, target_of):
         if share >= limit:
             yield Finding(
                 target.span,
-                f"{_share_text(share)} of the {len(present)} evaluated people-periods of "
+                f"{_share_text(share)} of the {count} evaluated people-periods of "
                 f"scorecard '{card.name}' already reach this target of '{entry.indicator}'",
                 hint=f"a target nearly everyone reaches (at least {_share_text(limit)}) is not "
                 "challenging; raise it, or check the data",
@@ -144,18 +157,15 @@ def target_out_of_reach(ctx: LintContext) -> Iterator[Finding]:
     (default 0.1). Curves only; without a `threshold` point the curve's first point is
     used."""
     limit = ctx.options["share"]
-    for card, entry, values in _entries(ctx):
-        curve = entry.scoring
-        present = values.dropna()
-        if not isinstance(curve, model.Curve) or present.empty:
-            continue
-        point = next((p for p in curve.points if p.kind == "threshold"), curve.points[0])
-        indicator = ctx.policy.indicators[entry.indicator]
-        share = float(reaches(present, curve.points, point.kind, indicator.better).mean())
+
+    def threshold_of(curve: model.Curve) -> model.CurvePoint:
+        return next((p for p in curve.points if p.kind == "threshold"), curve.points[0])
+
+    for card, entry, point, count, share in _reached(ctx, threshold_of):
         if share <= limit:
             yield Finding(
                 point.span,
-                f"only {_share_text(share)} of the {len(present)} evaluated people-periods of "
+                f"only {_share_text(share)} of the {count} evaluated people-periods of "
                 f"scorecard '{card.name}' reach this {point.kind} of '{entry.indicator}'",
                 hint=f"a level almost no one reaches (at most {_share_text(limit)}) is not "
                 "achievable; lower it, or check the data",
