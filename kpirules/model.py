@@ -133,18 +133,10 @@ class Band:
     score: Decimal | None  # the output as a constant, when it is one
     span: Span
 
-    def contains(self, value: Decimal) -> bool:
-        if self.kind == "otherwise":
-            return True
-        if self.kind == "below":
-            return value < self.high
-        if self.kind == "at_most":
-            return value <= self.high
-        if self.kind == "above":
-            return value > self.low
-        if self.kind == "at_least":
-            return value >= self.low
-        return self.low <= value < self.high
+    def contains(self, value: Decimal | float) -> bool:
+        from kpirules.rules import in_band  # the one band rule
+
+        return bool(in_band(self.kind, self.low, self.high, float(value)))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from kpirules import ast, model
+from kpirules import ast, model, rules
 from kpirules import dimensions as dims
 from kpirules.data import DataError, empty_frame
 from kpirules.data.binding import FileSpec
@@ -275,15 +275,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if isinstance(left, float) and isinstance(right, float):
         if math.isnan(left) or math.isnan(right):
             return op == "!=" and not (math.isnan(left) and math.isnan(right))
-        close = math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
-        return {
-            "==": close,
-            "!=": not close,
-            "<": left < right and not close,
-            "<=": left <= right or close,
-            ">": left > right and not close,
-            ">=": left >= right or close,
-        }[op]
+        return bool(rules.compare_numbers(op, left, right))  # the engine's exactness rule
     try:
         return (
             {"==": left == right, "!=": left != right}[op]

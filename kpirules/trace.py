@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from kpirules import ast, model
+from kpirules import ast, model, rules
 from kpirules import dimensions as dims
 from kpirules.data import load_data
 from kpirules.engine import EvaluationError, evaluate
@@ -425,7 +425,9 @@ class _Tracer:
         if isinstance(scoring, model.Curve):
             score, text, detail = _curve_arithmetic(value, scoring, indicator.better)
         elif isinstance(scoring, model.Bands):
-            band = next((b for b in scoring.bands if b.contains(_dec(value))), None)
+            band = next(
+                (b for b in scoring.bands if rules.in_band(b.kind, b.low, b.high, value)), None
+            )
             score = float(band.score) if band else math.nan
             text = f"band {band.kind} → {_num(score)}" if band else "no band matches"
             detail = {"band": band.kind if band else None, "at_band": _at(band) if band else None}
@@ -520,11 +522,11 @@ class _Tracer:
             raw = scalar.compute(incentive.pay)
             node.add(
                 Step(
-                    f"pay {format_expr(incentive.pay)} = {_num(raw)}",
+                    f"pay {format_expr(incentive.pay)} = {_full(raw)}",
                     raw,
                     detail={
                         "values": scalar.names(incentive.pay),
-                        "inputs": _shown(scalar.names(incentive.pay)),
+                        "inputs": _shown(scalar.names(incentive.pay), _full),
                     },
                 )
             )
@@ -532,7 +534,7 @@ class _Tracer:
             first = paid.iloc[0]
             node.add(
                 Step(
-                    f"before limits {_num(float(first['amount_before_limits']))}"
+                    f"before limits {_full(float(first['amount_before_limits']))}"
                     + (", capped" if first["capped"] else ""),
                     float(first["amount_before_limits"]),
                 )
@@ -609,19 +611,22 @@ class _Tracer:
 # ------------------------------------------------------------------ arithmetic
 
 
-def _shown(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k} = {_num(v) if isinstance(v, float) else v}" for k, v in values.items())
+def _shown(values: dict[str, Any], show=None) -> str:
+    show = show or _num
+    return ", ".join(f"{k} = {show(v) if isinstance(v, float) else v}" for k, v in values.items())
+
+
+def _full(value: float) -> str:
+    """A number at the precision the engine computes with (15 significant digits), so
+    that a payout's arithmetic recomputes by hand under the exactness rule."""
+    if _missing(value):
+        return "missing"
+    return f"{value:,.15g}" if isinstance(value, float) else str(value)
 
 
 def _rows(rows: list[int]) -> str:
     shown = ", ".join(str(r) for r in rows[:12])
     return shown + (", …" if len(rows) > 12 else "")
-
-
-def _dec(value: float):
-    from decimal import Decimal
-
-    return Decimal(repr(value))
 
 
 def _same(a: float, b: float) -> bool:
@@ -664,8 +669,7 @@ def _curve_arithmetic(value: float, curve: model.Curve, better: str):
             {"kind": p.kind, "value": float(p.value), "score": float(p.score)} for p in curve.points
         ]
     }
-    below = v < xs_signed[0] if better != "closer" else (v < xs[0] or v > xs[-1])
-    if below:
+    if rules.before_first_point(value, xs, better):
         detail["segment"] = "before the first point"
         return (
             float(curve.otherwise),
@@ -674,9 +678,8 @@ def _curve_arithmetic(value: float, curve: model.Curve, better: str):
         )
     for i in range(len(xs) - 1):
         a, b = xs_signed[i], xs_signed[i + 1]
-        if a <= v <= b:
-            share = (v - a) / (b - a) if b != a else 1.0
-            score = round(ys[i] + share * (ys[i + 1] - ys[i]), 9)
+        if rules.exact(a) <= rules.exact(v) <= rules.exact(b):
+            score = rules.curve_score(value, xs, ys, float(curve.otherwise), better)
             detail["segment"] = f"{curve.points[i].kind} to {curve.points[i + 1].kind}"
             text = (
                 f"between {curve.points[i].kind} {_num(xs[i])} → {_num(ys[i])} and "
@@ -740,8 +743,7 @@ class _Scalar:
         if isinstance(e, ast.Negate):
             return -self.compute(e.operand)
         if isinstance(e, ast.Not):
-            inner = self.compute(e.operand)
-            return None if inner is None else not inner
+            return rules.not3(self.compute(e.operand))
         if isinstance(e, ast.In):
             item = self.compute(e.item)
             return None if item is None else item in [self.compute(i) for i in e.collection.items]
@@ -778,23 +780,12 @@ class _Scalar:
     def _binary(self, e: ast.Binary) -> Any:
         if e.op in ("and", "or"):
             left, right = self.compute(e.left), self.compute(e.right)
-            if e.op == "and":
-                return (
-                    False if False in (left, right) else (None if None in (left, right) else True)
-                )
-            return True if True in (left, right) else (None if None in (left, right) else False)
+            return rules.and3(left, right) if e.op == "and" else rules.or3(left, right)
         left, right = self.compute(e.left), self.compute(e.right)
+        if e.op in rules.COMPARISONS:
+            return rules.compare_scalar(e.op, left, right)
         if _missing(left) or _missing(right):
-            return None if e.op in ("==", "!=", "<", "<=", ">", ">=") else math.nan
-        if e.op in ("==", "!=", "<", "<=", ">", ">="):
-            return {
-                "==": left == right,
-                "!=": left != right,
-                "<": left < right,
-                "<=": left <= right,
-                ">": left > right,
-                ">=": left >= right,
-            }[e.op]
+            return math.nan
         if e.op == "/":
             return left / right if right else math.nan
         return {"+": left + right, "-": left - right, "*": left * right}[e.op]
@@ -850,15 +841,10 @@ class _Scalar:
         value /= minutes_per(self.t.policy.indicators[name].dim)
         better = self.t.policy.indicators[name].better
         self.seen[f"{name} {e.level}"] = points[0] if len(points) == 1 else points
-        if better == "lower":
-            reaches = value <= points[0]
-        elif better == "closer" and len(points) > 1:
-            reaches = min(points) <= value <= max(points)
-        elif better == "closer":
-            target = next(float(p.value) for p in entry.scoring.points if p.kind == "target")
-            reaches = abs(value - target) <= abs(points[0] - target)
-        else:
-            reaches = value >= points[0]
+        target = next(
+            (float(p.value) for p in entry.scoring.points if p.kind == "target"), points[0]
+        )
+        reaches = rules.reaches(value, points, target, better)
         return reaches if e.test == "reaches" else not reaches
 
 

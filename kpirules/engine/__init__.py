@@ -12,7 +12,7 @@ from kpirules import model
 from kpirules.engine.cascade import goal_attainment, objective_attainment
 from kpirules.engine.expressions import Evaluator, Level, Notes, _holds, minutes_per
 from kpirules.engine.outcomes import employment_factor, fire_actions, level_tester, payouts
-from kpirules.engine.scoring import DECIMALS, apply_limits, entry_score, weighted_total
+from kpirules.engine.scoring import apply_limits, entry_score, weighted_total
 from kpirules.periods import Calendar, calendar_of
 from kpirules.plan import IndicatorStep, build
 from kpirules.results import Results
@@ -70,7 +70,7 @@ def compute_indicator(evaluator: Evaluator, step: IndicatorStep) -> None:
         if not isinstance(value, pd.Series):
             value = pd.Series(value, index=index, dtype="float64")
         value = value.astype("float64") / minutes_per(indicator.dim)
-        return value.replace([np.inf, -np.inf], np.nan).round(DECIMALS)
+        return value.replace([np.inf, -np.inf], np.nan)  # full precision: see rules.py
 
     if not step.lags_itself:
         evaluator.values[step.name] = once()
@@ -177,7 +177,7 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
             else:
                 total = total.where(~failed, float(gate.value))
             status = status.where(~(failed & total.notna()), status + ", gate failed")
-        total = apply_limits(total, card).round(DECIMALS)
+        total = apply_limits(total, card)
         rating = _rate(policy.ratings.get(card.rating), total, evaluator)
         # Payouts and actions see only the periods a person is a member and employed:
         # a `for 2 periods` rule must not count a quarter before their start date.
@@ -196,9 +196,7 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
                         "score": frame[entry.indicator],
                         "weight": float(entry.weight),
                         "effective_weight": weights[entry.indicator],
-                        "contribution": (frame[entry.indicator] * weights[entry.indicator]).round(
-                            DECIMALS
-                        ),
+                        "contribution": frame[entry.indicator] * weights[entry.indicator],
                     },
                     index=index,
                 )[member_rows]

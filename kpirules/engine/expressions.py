@@ -19,19 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kpirules import ast, model
+from kpirules import ast, model, rules
 from kpirules import dimensions as dims
 from kpirules.periods import Calendar
 from kpirules.plan import is_aggregate
 
-_COMPARE = {
-    "==": np.equal,
-    "!=": np.not_equal,
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-}
+_COMPARE = rules.COMPARISONS
 
 
 def literal_number(expr: ast.Number | ast.Percent | ast.Quantity) -> float:
@@ -201,6 +194,8 @@ class Evaluator:
             values = self.row(arg, frame, source)
             if not isinstance(values, pd.Series):
                 values = pd.Series(values, index=frame.index)
+            if func == "count":  # rows where the value is present, whatever its type
+                values = pd.Series(np.where(values.notna(), 1.0, np.nan), index=frame.index)
         kept = values.where(matched)
         if func == "count_distinct":  # distinct integer codes count far faster than text
             codes = pd.factorize(kept)[0]
@@ -447,18 +442,32 @@ def _values(value: Any, like: pd.Series) -> Any:
     return value.to_numpy() if isinstance(value, pd.Series) else value
 
 
+def _is_numbers(value: Any) -> bool:
+    if isinstance(value, pd.Series):
+        return pd.api.types.is_numeric_dtype(value) and not pd.api.types.is_bool_dtype(value)
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+def _floats(value: Any) -> Any:
+    return (
+        value.to_numpy(dtype="float64", na_value=np.nan) if isinstance(value, pd.Series) else value
+    )
+
+
 def _compare(op: str, left: Any, right: Any) -> Any:
     if not isinstance(left, pd.Series) and not isinstance(right, pd.Series):
         if left is None or right is None or pd.isna(left) or pd.isna(right):
             return pd.NA
-        return bool(_COMPARE[op](left, right))
+        return rules.compare_scalar(op, left, right)
     series = left if isinstance(left, pd.Series) else right
     missing = (left.isna() if isinstance(left, pd.Series) else pd.isna(left)) | (
         right.isna() if isinstance(right, pd.Series) else pd.isna(right)
     )
     lhs = left.astype(object) if isinstance(left, pd.Series) and left.dtype == "boolean" else left
     with np.errstate(invalid="ignore"):
-        if op in ("==", "!="):
+        if _is_numbers(left) and _is_numbers(right):  # the exactness rule
+            result = rules.compare_numbers(op, _floats(left), _floats(right))
+        elif op in ("==", "!="):
             result = (lhs == right) if op == "==" else (lhs != right)
         else:
             result = _COMPARE[op](lhs, right)

@@ -7,14 +7,15 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from kpirules import ast, model
+from kpirules import ast, model, rules
 from kpirules.engine.expressions import Evaluator, _holds
 from kpirules.engine.scoring import band_masks
 
 
 def level_tester(policy: model.Policy, card: model.Scorecard, evaluator: Evaluator):
     """`x misses threshold` / `x reaches target` against this scorecard's curve points,
-    in the indicator's direction. A missing value neither misses nor reaches."""
+    in the indicator's direction (`rules.reaches`). A missing value neither misses nor
+    reaches."""
     points: dict[str, dict[str, list[float]]] = {}
     for entry in card.entries:
         if isinstance(entry.scoring, model.Curve):
@@ -27,20 +28,10 @@ def level_tester(policy: model.Policy, card: model.Scorecard, evaluator: Evaluat
         indicator = policy.indicators[name]
         value = evaluator.values[name]
         levels = points[name][expr.level]
-        if indicator.better == "lower":
-            reaches = value <= levels[0]
-        elif indicator.better == "closer":
-            # Within the level's points on both sides of the target (or, with one point,
-            # no farther from the target than it).
-            target = points[name].get("target", levels)[0]
-            if len(levels) > 1:
-                reaches = (value >= min(levels)) & (value <= max(levels))
-            else:
-                reaches = (value - target).abs() <= abs(levels[0] - target)
-        else:
-            reaches = value >= levels[0]
-        result = reaches if expr.test == "reaches" else ~reaches
-        return result.astype("boolean").mask(value.isna(), pd.NA)
+        target = points[name].get("target", levels)[0]
+        reached = rules.reaches(value.to_numpy(dtype="float64"), levels, target, indicator.better)
+        result = reached if expr.test == "reaches" else ~reached
+        return pd.Series(result, index=value.index).astype("boolean").mask(value.isna(), pd.NA)
 
     return test
 
@@ -55,18 +46,10 @@ def held_for(condition: pd.Series, periods: int) -> pd.Series:
 
 
 def round_money(amounts: pd.Series, mode: str, step: Decimal) -> pd.Series:
-    """Round to the declared step. Amounts are first rounded to 6 decimals of the step
-    so binary float noise (2000.0000000002) cannot push a value across a half."""
-    units = np.round(amounts.to_numpy(dtype="float64") / float(step), 6)
-    if mode == "half_even":
-        rounded = np.round(units)
-    elif mode == "half_up":
-        rounded = np.sign(units) * np.floor(np.abs(units) + 0.5)
-    elif mode == "down":
-        rounded = np.trunc(units)
-    else:  # up: away from zero
-        rounded = np.sign(units) * np.ceil(np.abs(units))
-    return pd.Series(rounded * float(step), index=amounts.index).round(10)
+    """Round to the declared step (the rule itself: `rules.round_money`)."""
+    return pd.Series(
+        rules.round_money(amounts.to_numpy(dtype="float64"), mode, step), index=amounts.index
+    )
 
 
 def employment_factor(

@@ -5,47 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kpirules import model
-
-DECIMALS = 9  # scores are rounded here so float noise never decides a rating boundary
+from kpirules import model, rules
 
 
 def curve_score(values: pd.Series, curve: model.Curve, better: str) -> pd.Series:
-    """Piecewise linear through the points, flat beyond the last one, `otherwise` before
-    the first one (for `closer`: outside the outermost points). Missing stays missing."""
-    xs = np.array([float(p.value) for p in curve.points])
-    ys = np.array([float(p.score) for p in curve.points])
-    v = values.to_numpy(dtype="float64")
-    if better == "lower":  # mirror so values grow in the better direction
-        v, xs = -v, -xs
-    if better == "closer":
-        outside = (v < xs[0]) | (v > xs[-1])
-    else:
-        outside = v < xs[0]
-    scores = np.interp(v, xs, ys) if len(xs) > 1 else np.full_like(v, ys[0])
-    scores = np.where(outside, float(curve.otherwise), scores)
-    scores = np.where(np.isnan(v), np.nan, scores)
-    return pd.Series(np.round(scores, DECIMALS), index=values.index)
+    """The curve's score of every value (the rule itself: `rules.curve_score`)."""
+    xs = [float(p.value) for p in curve.points]
+    ys = [float(p.score) for p in curve.points]
+    scores = rules.curve_score(
+        values.to_numpy(dtype="float64"), xs, ys, float(curve.otherwise), better
+    )
+    return pd.Series(scores, index=values.index)
 
 
 def band_masks(values: pd.Series, bands: tuple[model.Band, ...]) -> list[np.ndarray]:
     v = values.to_numpy(dtype="float64")
-    masks = []
-    for band in bands:
-        if band.kind == "otherwise":
-            mask = np.ones_like(v, dtype=bool)
-        elif band.kind == "below":
-            mask = v < float(band.high)
-        elif band.kind == "at_most":
-            mask = v <= float(band.high)
-        elif band.kind == "above":
-            mask = v > float(band.low)
-        elif band.kind == "at_least":
-            mask = v >= float(band.low)
-        else:
-            mask = (v >= float(band.low)) & (v < float(band.high))
-        masks.append(mask & ~np.isnan(v))
-    return masks
+    return [rules.in_band(b.kind, b.low, b.high, v) & ~np.isnan(v) for b in bands]
 
 
 def bands_score(values: pd.Series, scoring: model.Bands) -> tuple[pd.Series, int]:
@@ -113,7 +88,7 @@ def weighted_total(
             status[~scores[entry.indicator].notna() & total.notna() & (status == "complete")] = (
                 "filled"
             )
-    return total.round(DECIMALS), status, effective.where(total.notna(), axis=0), filled
+    return total, status, effective.where(total.notna(), axis=0), filled
 
 
 def apply_limits(total: pd.Series, card: model.Scorecard) -> pd.Series:

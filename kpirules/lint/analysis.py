@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 
-from kpirules import ast, model
+from kpirules import ast, model, rules
 from kpirules import dimensions as dims
 from kpirules.engine.expressions import literal_number, minutes_per
 
@@ -429,15 +429,7 @@ def first_hit(
 
 
 def band_test(band: model.Band) -> Callable[[float], bool]:
-    low = float(band.low) if band.low is not None else None
-    high = float(band.high) if band.high is not None else None
-    return {
-        "otherwise": lambda v: True,
-        "below": lambda v: v < high,
-        "at_most": lambda v: v <= high,
-        "above": lambda v: v > low,
-        "at_least": lambda v: v >= low,
-    }.get(band.kind, lambda v: low <= v < high)
+    return band.contains
 
 
 def band_constants(bands: tuple[model.Band, ...]) -> set[float]:
@@ -445,8 +437,4 @@ def band_constants(bands: tuple[model.Band, ...]) -> set[float]:
 
 
 def clamp(value: float, floor: Decimal | None, cap: Decimal | None) -> float:
-    if floor is not None:
-        value = max(value, float(floor))
-    if cap is not None:
-        value = min(value, float(cap))
-    return value
+    return rules.clip(value, floor, cap)
