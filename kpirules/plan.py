@@ -35,6 +35,9 @@ class IndicatorStep:
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[IndicatorStep, ...]  # dependencies first
+    # Indicators read each other's earlier periods in a cycle (`a = previous(b)`,
+    # `b = previous(a)`): every indicator is then computed period by period.
+    by_period: bool = False
 
     def sources(self) -> set[str]:
         return {agg.source for step in self.steps for agg in step.aggregates}
@@ -82,6 +85,17 @@ def lagged_names(expr: ast.Expr) -> set[str]:
 def build(policy: model.Policy) -> Plan:
     edges = {name: ind.depends_on for name, ind in policy.indicators.items()}
     assert not find_cycles(edges), "the checker refuses cyclic indicators"
+    # `previous(x)` reads x's earlier periods, so x is computed first where that order
+    # exists (two indicators may read each other's past: then declaration order stands).
+    lagged = {
+        name: tuple(
+            dict.fromkeys((*deps, *sorted(lagged_names(policy.indicators[name].formula) - {name})))
+        )
+        for name, deps in edges.items()
+    }
+    by_period = bool(find_cycles(lagged))
+    if not by_period:
+        edges = lagged
     order: list[str] = []
     done: set[str] = set()
     for start in policy.indicators:  # depth-first, iterative, in declaration order
@@ -105,4 +119,4 @@ def build(policy: model.Policy) -> Plan:
         )
         for name in order
     )
-    return Plan(steps)
+    return Plan(steps, by_period)

@@ -301,7 +301,7 @@ class _Tracer:
             },
         )
         node.add(self.formula(indicator, value))
-        node.add(self.score(entry, indicator, value, float(scored["score"])))
+        node.add(self.score(entry, indicator, value, float(scored["score"]), card.missing))
         weight = float(scored["weight"])
         effective = float(scored["effective_weight"])
         contribution = float(scored["contribution"])
@@ -385,7 +385,7 @@ class _Tracer:
         dim = self.policy.dims.get(id(call), dims.ANY)
         per = minutes_per(dim)
         unit = f" {dim.unit}" if dim.kind == "duration" else ""
-        shown = value / per
+        shown = value if isinstance(value, pd.Timestamp) else value / per
         rows = frame["_row"].tolist()
         detail = {
             "source": source,
@@ -411,11 +411,16 @@ class _Tracer:
         return Step(title, shown, detail=detail), value
 
     def score(
-        self, entry: model.Entry, indicator: model.Indicator, value: float, expected: float
+        self,
+        entry: model.Entry,
+        indicator: model.Indicator,
+        value: float,
+        expected: float,
+        card_missing: model.MissingRule | None = None,
     ) -> Step:
         scoring = entry.scoring
+        rule = entry.missing or card_missing
         if math.isnan(value):
-            rule = entry.missing
             note = "missing: " + (
                 f"scored {rule.score}"
                 if rule and rule.action == "score"
@@ -431,6 +436,8 @@ class _Tracer:
             score = float(band.score) if band else math.nan
             text = f"band {band.kind} → {_num(score)}" if band else "no band matches"
             detail = {"band": band.kind if band else None, "at_band": _at(band) if band else None}
+            if band is None and rule is not None and rule.action == "score":
+                score, text = float(rule.score), f"no band matches: missing, scored {rule.score}"
         else:
             score, text, detail = value, "the value is the score", {}
         if entry.floor is not None and score < float(entry.floor):
@@ -653,9 +660,10 @@ def _reduce(call: ast.Call, values: pd.Series, read: int, evaluator: Evaluator) 
         return math.nan
     if func == "percentile":
         return float(present.quantile(float(evaluator._literal(call.args[1], dims.PERCENT))))
-    return float(
-        getattr(present, {"mean": "mean", "min": "min", "max": "max", "median": "median"}[func])()
-    )
+    reduced = getattr(
+        present, {"mean": "mean", "min": "min", "max": "max", "median": "median"}[func]
+    )()
+    return reduced if isinstance(reduced, pd.Timestamp) else float(reduced)
 
 
 def _curve_arithmetic(value: float, curve: model.Curve, better: str):
@@ -729,6 +737,10 @@ class _Scalar:
             return e.value
         if isinstance(e, ast.Bool):
             return e.value
+        if isinstance(e, ast.DateLit):
+            return pd.Timestamp(e.text)
+        if isinstance(e, ast.PeriodLit):
+            return e.text
         if isinstance(e, ast.Name):
             return self._name(e.name)
         if isinstance(e, ast.Attribute):
@@ -788,7 +800,11 @@ class _Scalar:
             return math.nan
         if e.op == "/":
             return left / right if right else math.nan
-        return {"+": left + right, "-": left - right, "*": left * right}[e.op]
+        if e.op == "-" and isinstance(left, pd.Timestamp) and isinstance(right, pd.Timestamp):
+            return (left - right) / pd.Timedelta(minutes=1)  # as the engine: minutes
+        if e.op == "+":
+            return left + right
+        return left - right if e.op == "-" else left * right
 
     def _call(self, e: ast.Call) -> Any:
         if id(e) in self.aggregates:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from kpirules import ast, model
 from kpirules.analysis.scope import AnalysisError, pick_base, pick_period
-from kpirules.engine import compute_indicator
+from kpirules.engine import compute_steps
 from kpirules.engine.expressions import Evaluator, Level, Notes, minutes_per
 from kpirules.periods import calendar_of
 from kpirules.plan import build, is_aggregate
@@ -115,9 +115,9 @@ def compute_dependencies(evaluator: Evaluator, expr: ast.Expr) -> None:
         if name in policy.indicators and name not in needed:
             needed.add(name)
             stack.extend(policy.indicators[name].depends_on)
-    for step in build(policy).steps:
-        if step.name in needed and step.name not in evaluator.values:
-            compute_indicator(evaluator, step)
+    plan = build(policy)
+    steps = [s for s in plan.steps if s.name in needed and s.name not in evaluator.values]
+    compute_steps(evaluator, steps, plan.by_period)
 
 
 def at(evaluator: Evaluator, expr: ast.Expr, periods: Periods) -> tuple[float, float]:

@@ -59,18 +59,27 @@ def periods_of(
     return evaluated, evaluated if history else [wanted]
 
 
-def compute_indicator(evaluator: Evaluator, step: IndicatorStep) -> None:
-    """Evaluate one indicator on the evaluator's grid, in the indicator's own unit."""
-    indicator = evaluator.policy.indicators[step.name]
-    evaluator.where = f"indicator {step.name}"
-    index = evaluator.level.index
+class _IndicatorRun:
+    """One evaluation of an indicator's formula on the whole grid, in its own unit."""
 
-    def once() -> pd.Series:
+    def __init__(self, evaluator: Evaluator, step: IndicatorStep):
+        self.evaluator, self.step = evaluator, step
+
+    def once(self) -> pd.Series:
+        evaluator, step = self.evaluator, self.step
+        indicator = evaluator.policy.indicators[step.name]
+        evaluator.where = f"indicator {step.name}"
         value = evaluator.grid(step.formula)
         if not isinstance(value, pd.Series):
-            value = pd.Series(value, index=index, dtype="float64")
+            value = pd.Series(value, index=evaluator.level.index, dtype="float64")
         value = value.astype("float64") / minutes_per(indicator.dim)
         return value.replace([np.inf, -np.inf], np.nan)  # full precision: see rules.py
+
+
+def compute_indicator(evaluator: Evaluator, step: IndicatorStep) -> None:
+    """Evaluate one indicator on the evaluator's grid, in the indicator's own unit."""
+    index = evaluator.level.index
+    once = _IndicatorRun(evaluator, step).once
 
     if not step.lags_itself:
         evaluator.values[step.name] = once()
@@ -81,6 +90,24 @@ def compute_indicator(evaluator: Evaluator, step: IndicatorStep) -> None:
     for period in evaluator.level.periods:
         current = once()
         evaluator.values[step.name] = evaluator.values[step.name].where(periods != period, current)
+
+
+def compute_steps(evaluator: Evaluator, steps, by_period: bool = False) -> None:
+    """Compute indicators in plan order; with `by_period` (indicators that read each
+    other's earlier periods in a cycle) all of them one period at a time."""
+    if not by_period:
+        for step in steps:
+            compute_indicator(evaluator, step)
+        return
+    index = evaluator.level.index
+    periods = index.get_level_values("period")
+    for step in steps:
+        evaluator.values[step.name] = pd.Series(np.nan, index=index)
+    for period in evaluator.level.periods:
+        for step in steps:
+            current = _IndicatorRun(evaluator, step).once()
+            values = evaluator.values[step.name]
+            evaluator.values[step.name] = values.where(periods != period, current)
 
 
 def evaluate(
@@ -117,14 +144,17 @@ def evaluate(
     evaluator = Evaluator(policy, frames, calendar, level, notes)
     plan = build(policy)
     total_steps = len(plan.steps) + len(policy.scorecards) + 1
-    for done, step in enumerate(plan.steps, 1):
-        compute_indicator(evaluator, step)
-        if progress:
-            progress(done, total_steps)
+    if plan.by_period:
+        compute_steps(evaluator, plan.steps, by_period=True)
+    else:
+        for done, step in enumerate(plan.steps, 1):
+            compute_indicator(evaluator, step)
+            if progress:
+                progress(done, total_steps)
 
     parts = _score_scorecards(policy, evaluator, calendar, progress, len(plan.steps), total_steps)
     goals = goal_attainment(
-        policy, plan, frames, calendar, periods, notes, compute_indicator, evaluator.shared
+        policy, plan, frames, calendar, periods, notes, compute_steps, evaluator.shared
     )
     results.fill(
         calendar=calendar,

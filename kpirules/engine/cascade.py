@@ -48,9 +48,8 @@ def goal_attainment(
                     if g.target and g.owner_level == level_name
                 ],
             )
-            for step in plan.steps:  # the goals' indicators at this level, dependencies first
-                if step.name in needed:
-                    compute(evaluator, step)
+            # the goals' indicators at this level, dependencies first
+            compute(evaluator, [s for s in plan.steps if s.name in needed], plan.by_period)
             levels[level_name] = evaluator
         evaluator = levels[level_name]
         target = goal.target

@@ -235,6 +235,10 @@ class Evaluator:
             reduced = grouped.quantile(float(self._literal(call.args[1], dims.PERCENT)))
         else:
             reduced = getattr(grouped, _PANDAS_AGG[func])()
+        if pd.api.types.is_datetime64_any_dtype(kept):  # min/max of dates stay dates
+            dates = np.full(size, np.datetime64("NaT"), dtype="datetime64[ns]")
+            dates[reduced.index.to_numpy()] = reduced.to_numpy(dtype="datetime64[ns]")
+            return pd.Series(dates, index=self.level.index)
         out[reduced.index.to_numpy()] = reduced.to_numpy(dtype="float64")
         return pd.Series(out, index=self.level.index)
 
@@ -395,6 +399,12 @@ class Evaluator:
             return (
                 args[0].round(digits) if isinstance(args[0], pd.Series) else round(args[0], digits)
             )
+        if not any(isinstance(a, pd.Series) for a in args):  # constants only
+            if func == "coalesce":
+                return next((a for a in args if not pd.isna(a)), np.nan)
+            if any(pd.isna(a) for a in args):
+                return np.nan
+            return min(args) if func == "min" else max(args)
         frame = pd.concat([_as_series(a, args) for a in args], axis=1)
         if func == "coalesce":
             return frame.bfill(axis=1).iloc[:, 0]

@@ -60,21 +60,18 @@ def employment_factor(
     distinct = sorted(set(periods))
     period_start = periods.map({p: pd.Timestamp(calendar.start(int(p))) for p in distinct})
     period_end = periods.map({p: pd.Timestamp(calendar.end(int(p))) for p in distinct})
-    hired = evaluator.roster_column(roster.roles["start"]) if "start" in roster.roles else None
-    left = evaluator.roster_column(roster.roles["end"]) if "end" in roster.roles else None
-    first = (
-        period_start
-        if hired is None
-        else pd.concat([period_start, pd.to_datetime(hired)], axis=1).max(axis=1)
-    )
-    last = (
-        period_end
-        if left is None
-        else pd.concat([period_end, pd.to_datetime(left)], axis=1).min(axis=1)
-    )
-    employed = ((last - first).dt.days + 1).clip(lower=0)
-    total = (period_end - period_start).dt.days + 1
-    return (employed / total).astype("float64")
+    first, last = period_start.to_numpy("datetime64[ns]"), period_end.to_numpy("datetime64[ns]")
+    if "start" in roster.roles:  # a missing start date: employed from the period's start
+        hired = pd.to_datetime(evaluator.roster_column(roster.roles["start"])).to_numpy()
+        first = np.where(np.isnat(hired), first, np.maximum(first, hired))
+    if "end" in roster.roles:  # a missing end date: still employed
+        left = pd.to_datetime(evaluator.roster_column(roster.roles["end"])).to_numpy()
+        last = np.where(np.isnat(left), last, np.minimum(last, left))
+    one_day = np.timedelta64(1, "D")
+    employed = np.clip((last - first) // one_day + 1, 0, None).astype("float64")
+    starts = period_start.to_numpy("datetime64[ns]")
+    total = ((period_end.to_numpy("datetime64[ns]") - starts) // one_day + 1).astype("float64")
+    return pd.Series(employed / total, index=index)
 
 
 def payouts(
