@@ -166,14 +166,10 @@ def reaches(value: Any, levels: list[float], target: float | None, better: str) 
 def clip(value: Any, floor: Decimal | float | None, cap: Decimal | float | None) -> Any:
     """A score or total held between its floor and cap (missing stays missing)."""
     if floor is not None:
-        value = np.fmax(value, float(floor)) if not _nan(value) else value
+        value = np.maximum(value, float(floor))  # maximum, not fmax: NaN stays NaN
     if cap is not None:
-        value = np.fmin(value, float(cap)) if not _nan(value) else value
+        value = np.minimum(value, float(cap))
     return float(value) if np.ndim(value) == 0 else value
-
-
-def _nan(value: Any) -> bool:
-    return np.ndim(value) == 0 and (value is None or math.isnan(float(value)))
 
 
 # ------------------------------------------------------------------ money
