@@ -68,17 +68,24 @@ def run(app: ReviewApp, scenario, size=(100, 30)):
 
 
 async def settle(pilot) -> None:
-    """Wait until no worker runs and no loading indicator shows. A screen may start its
-    worker on the refresh after a key press, and on a busy machine (tests on two workers)
-    that refresh can come after a first wait: poll, do not wait once."""
+    """Wait until no worker runs, no loading indicator shows and the picture holds still.
+    A screen may start its worker on the refresh after a key press, and a table lays out
+    its rows on a later refresh; on a busy machine (tests on two workers) either can come
+    after a first wait: poll until two screenshots in a row agree, do not wait once."""
+    before = None
     for _ in range(400):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         running = any(worker.is_running for worker in pilot.app.workers)
         loading = any(shown.display for shown in pilot.app.screen.query(LoadingIndicator))
-        if not running and not loading:
-            await pilot.pause()
+        if running or loading:
+            before = None
+            await pilot.pause(0.05)
+            continue
+        picture = pilot.app.export_screenshot()
+        if picture == before:
             return
+        before = picture
         await pilot.pause(0.05)
     raise AssertionError("the app kept working for 20 s")
 

@@ -176,6 +176,9 @@ class PersonScreen(ReviewScreen):
                 Text(outcome.note, style="dim"),
                 key=str(number_),
             )
+        # A known Textual edge: an auto-height table in an auto-height scroll can keep the
+        # height it had while empty. The rows, header and border are all one line each.
+        table.styles.height = len(view.outcomes) + 3
 
     # ------------------------------------------------------------ explaining
 
