@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -19,8 +19,8 @@ import pandas as pd
 
 from kpirules import ast, model, rules
 from kpirules import dimensions as dims
-from kpirules.data import load_data
-from kpirules.engine import EvaluationError, evaluate
+from kpirules.data import LoadedData, load_data
+from kpirules.engine import EvaluationError, evaluate, rows_of
 from kpirules.engine.expressions import (
     Evaluator,
     Level,
@@ -129,17 +129,15 @@ def explain(
 
 
 class Explainer:
-    """Loads and evaluates once; explains any number of subjects afterwards."""
+    """Loads the data once; explains any number of subjects afterwards, each from only
+    what their numbers need: their own rows, and their groups' rows for group goals."""
 
     def __init__(self, policy: model.Policy, data, *, as_of: date | None = None):
         self.policy = policy
-        self.loaded = load_data(policy, data, as_of=as_of)
+        self.loaded = data if isinstance(data, LoadedData) else load_data(policy, data, as_of=as_of)
         if self.loaded.blocked:
             raise ExplainError("data-quality errors stopped the run; see `kpirules eval`")
-        try:
-            self.results = evaluate(policy, self.loaded)
-        except EvaluationError as exc:
-            raise ExplainError(str(exc)) from exc
+        self.results = None  # evaluated per subject, on their rows
         roster = policy.roster
         self.subjects = set(self.loaded.frames[roster.name][roster.key])
 
@@ -158,15 +156,27 @@ class Explainer:
         explainer.subjects = set(loaded.frames[roster.name][roster.key])
         return explainer
 
+    def _of(self, subject: str, goals: bool):
+        """The results and the data the explanation of `subject` reads (with the goals
+        of their groups when `goals`)."""
+        if self.results is not None:
+            return self.results, self.loaded
+        loaded = replace(self.loaded, frames=rows_of(self.policy, self.loaded.frames, {subject}))
+        try:
+            return evaluate(self.policy, self.loaded, subjects={subject}, goals=goals), loaded
+        except EvaluationError as exc:
+            raise ExplainError(str(exc)) from exc
+
     def explain(
         self, subject: str, period: str | None = None, indicator: str | None = None
     ) -> Step:
-        policy, results = self.policy, self.results
+        policy = self.policy
         roster = policy.roster
         if subject not in self.subjects:
             raise ExplainError(f"no one with {roster.key} {subject!r} in the roster")
         if indicator is not None and indicator not in policy.indicators:
             raise ExplainError(f"no indicator called {indicator!r}")
+        results, loaded = self._of(subject, goals=indicator is None)
         if period is not None and period not in results.periods:
             calendar = calendar_of(policy)
             if calendar.parse(period) is None:
@@ -185,7 +195,7 @@ class Explainer:
                 f"{subject!r} is on no scorecard in {period} (not employed "
                 "then, or no scorecard applies)"
             )
-        tracer = _Tracer(policy, self.loaded, results, subject, period)
+        tracer = _Tracer(policy, loaded, results, subject, period)
         first = own.iloc[0]
         root = Step(
             f"{subject} {first['name'] or ''}".strip() + f" — {period}",

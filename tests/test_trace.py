@@ -8,11 +8,13 @@ from datetime import date
 from pathlib import Path
 
 import jsonschema
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 import kpirules
 from kpirules.cli import main
+from kpirules.engine import evaluate
 from kpirules.resources import schema
 from kpirules.trace import Explainer, ExplainError, Step
 
@@ -37,7 +39,8 @@ def close(a, b) -> bool:
 def test_every_person_recomputes(org: str) -> None:
     policy = kpirules.load(POLICIES / org)
     explainer = Explainer(policy, POLICIES / org / "data.yaml", as_of=AS_OF)
-    results = explainer.results
+    # explain evaluates each person on their own rows; the run over everyone must agree
+    results = evaluate(policy, explainer.loaded)
     people = results.totals.dropna(subset=["total"]).groupby("subject")["period"].last()
     assert len(people) >= 20
     for subject, period in people.items():
@@ -166,3 +169,34 @@ def test_cli_json_validates_and_text_and_markdown_render() -> None:
     missing = runner.invoke(main, [*base[:-4], "--subject", "nobody"])
     assert missing.exit_code == 1 and "Traceback" not in missing.output
     assert "no one with employee_id 'nobody'" in missing.output
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Values as Python objects, every kind of missing as None: a column that is missing
+    for the one person asked about has no type to infer."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
+@pytest.mark.parametrize("org", EXAMPLES)
+def test_one_person_evaluates_as_in_the_run_over_everyone(org: str) -> None:
+    """`evaluate(..., subjects=…)` (what explain runs) reads only those people's rows and
+    their groups' rows for goals; every table about them must equal the full run's."""
+    policy = kpirules.load(POLICIES / org)
+    loaded = Explainer(policy, POLICIES / org / "data.yaml", as_of=AS_OF).loaded
+    everyone = evaluate(policy, loaded)
+    roster = policy.roster
+    people = sorted(loaded.frames[roster.name][roster.key])
+    for subject in people[:: max(1, len(people) // 6)]:
+        one = evaluate(policy, loaded, subjects={subject})
+        for table in ("indicators", "scores", "totals", "payouts", "actions"):
+            full = getattr(everyone, table)
+            mine = full[full["subject"] == subject].reset_index(drop=True)
+            pd.testing.assert_frame_equal(plain(getattr(one, table)), plain(mine))
+        person = loaded.frames[roster.name].set_index(roster.key).loc[subject]
+        goals = everyone.goals
+        theirs = [
+            level == "company" or owner == person[roster.roles.get(level, level)]
+            for level, owner in zip(goals["owner_level"], goals["owner"], strict=True)
+        ]
+        expected = goals[pd.Series(theirs, index=goals.index, dtype=bool)]
+        pd.testing.assert_frame_equal(plain(one.goals), plain(expected.reset_index(drop=True)))

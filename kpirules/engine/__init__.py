@@ -3,6 +3,8 @@ payouts, actions and goal attainment, for every subject and period at once."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -118,11 +120,17 @@ def evaluate(
     as_of: date | None = None,
     progress=None,
     history: bool = False,
+    subjects: Collection[str] | None = None,
+    goals: bool = True,
 ) -> Results:
     """Evaluate `policy` (a checked model) against `data`: a binding file, a folder, a
     mapping of source name → DataFrame, or data already loaded with
     `kpirules.data.load_data`. With `period`, the periods before it are evaluated too
     (for trends) but only it is reported, or all of them with `history`.
+    With `subjects`, only those people are evaluated — from their own rows, and the
+    goals of the groups they belong to from those groups' rows — with the same results
+    for them as a run over everyone (explain uses this for one person). Without
+    `goals`, goal and objective attainment are left out (an indicator's explanation).
     `progress(step, total)` is called as work is done."""
     from kpirules.data import LoadedData, load_data
 
@@ -132,12 +140,13 @@ def evaluate(
     results = Results.empty(policy, loaded)
     if loaded.blocked:
         return results
-    frames = loaded.frames
-    periods, reported = periods_of(policy, calendar, frames, period, history)
+    everyone = loaded.frames
+    periods, reported = periods_of(policy, calendar, everyone, period, history)
     results.periods = [calendar.label(p) for p in reported]
     roster = policy.roster
     if roster is None:
         raise EvaluationError("the policy declares no roster to evaluate")
+    frames = everyone if subjects is None else rows_of(policy, everyone, set(subjects))
     subjects = frames[roster.name][roster.key]
     level = Level("subject", pd.Series(subjects.to_numpy(), index=subjects.to_numpy()), periods)
     notes = Notes()
@@ -153,22 +162,48 @@ def evaluate(
                 progress(done, total_steps)
 
     parts = _score_scorecards(policy, evaluator, calendar, progress, len(plan.steps), total_steps)
-    goals = goal_attainment(
-        policy, plan, frames, calendar, periods, notes, compute_steps, evaluator.shared
+    attained = goal_attainment(
+        policy if goals else replace(policy, goals={}),
+        plan,
+        everyone,
+        calendar,
+        periods,
+        notes,
+        compute_steps,
+        # subject positions are shared by levels over the same roster rows
+        evaluator.shared if subjects is None else {},
+        # with `subjects`: the goals of the groups they are in, from those groups' rows
+        owners=None if subjects is None else frames,
     )
     results.fill(
         calendar=calendar,
         reported=reported,
         indicators=evaluator.values,
         notes=notes,
-        goals=goals,
-        objectives=objective_attainment(policy, goals),
+        goals=attained,
+        objectives=objective_attainment(policy, attained),
         roster=frames[roster.name],
         **parts,
     )
     if progress:
         progress(total_steps, total_steps)
     return results
+
+
+def rows_of(
+    policy: model.Policy, frames: dict[str, pd.DataFrame], subjects: set[str]
+) -> dict[str, pd.DataFrame]:
+    """Each source's rows about these subjects (the roster's rows of them): everything
+    their own numbers are computed from. Rows keep their `_row` numbers."""
+    kept = {}
+    for name, frame in frames.items():
+        spec = policy.sources.get(name)
+        column = (spec.key if spec.is_roster else spec.subject) if spec else None
+        if column is None or column not in frame:
+            kept[name] = frame  # rows about no one in particular: every subject reads them
+            continue
+        kept[name] = frame[frame[column].isin(subjects).to_numpy()]
+    return kept
 
 
 def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps) -> dict:

@@ -23,7 +23,10 @@ def goal_attainment(
     notes: Notes,
     compute,
     shared: dict | None = None,
+    owners: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
+    """With `owners` (the frames of some subjects), only the goals of the groups those
+    subjects belong to are computed, each from all of its group's rows."""
     roster = policy.roster
     rows = []
     levels: dict[str, Evaluator] = {}
@@ -36,8 +39,11 @@ def goal_attainment(
             if level_name == "company":
                 keys = pd.Series("company", index=subjects.to_numpy())
             else:
-                column = roster.roles.get(level_name, level_name)
+                column = _column(roster, level_name)
                 keys = pd.Series(frames[roster.name][column].to_numpy(), index=subjects.to_numpy())
+                if owners is not None:  # only the groups asked about: rows of others drop
+                    asked = owners[roster.name][column].dropna().unique()
+                    keys = keys.where(keys.isin(asked))
             level = Level(level_name, keys, periods)
             evaluator = Evaluator(policy, frames, calendar, level, notes, shared)
             needed = _needed(
@@ -52,6 +58,11 @@ def goal_attainment(
             compute(evaluator, [s for s in plan.steps if s.name in needed], plan.by_period)
             levels[level_name] = evaluator
         evaluator = levels[level_name]
+        theirs = level_name == "company" or owners is None
+        if not theirs and goal.owner_value not in set(
+            owners[roster.name][_column(roster, level_name)]
+        ):
+            continue
         target = goal.target
         values = evaluator.values[target.indicator]
         owner = goal.owner_value if level_name != "company" else "company"
@@ -102,6 +113,10 @@ def goal_attainment(
             "due",
         ],
     )
+
+
+def _column(roster: model.Source, level_name: str) -> str:
+    return roster.roles.get(level_name, level_name)
 
 
 def _needed(policy: model.Policy, targets: list[str]) -> set[str]:

@@ -113,13 +113,16 @@ class Evaluator:
         group_pos = self.level.keys.get_indexer(by_subject.to_numpy())
         positions = np.where(subject_pos >= 0, group_pos[subject_pos], -1)
         if spec.time:
-            periods = self.calendar.ordinals(frame[spec.time])
+            if ("periods", source) not in self.shared:  # every level reads the same dates
+                self.shared[("periods", source)] = self.calendar.ordinals(frame[spec.time])
+            periods = self.shared[("periods", source)]
             pidx = (periods - self.level.periods[0]).fillna(_NO_PERIOD).to_numpy(dtype="int64")
         else:  # no time column: the rows count in every period
             periods = pd.Series(pd.NA, index=frame.index, dtype="Int64")
             pidx = np.full(len(frame), _TIMELESS, dtype="int64")
         prepared = frame.assign(_period=periods, _pos=positions, _pidx=pidx)
-        prepared = prepared[positions >= 0]
+        if (positions < 0).any():  # rows of no one at this level (a copy: only if needed)
+            prepared = prepared[positions >= 0]
         self._prepared[source] = prepared
         return prepared
 
