@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_parse.py
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_outputs.py
+	$(BIN)/python bench/bench_explain.py
 
 tui: $(STAMP)
 	$(BIN)/kpirules tui policies/sales --data policies/sales/data.yaml --as-of 2027-01-04

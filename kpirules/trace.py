@@ -31,7 +31,7 @@ from kpirules.engine.expressions import (
 )
 from kpirules.formatter import format_expr
 from kpirules.periods import calendar_of
-from kpirules.plan import is_aggregate
+from kpirules.plan import build, is_aggregate, nodes
 
 MAX_ROWS_SHOWN = 50
 SHOWN_DETAILS = (
@@ -138,6 +138,7 @@ class Explainer:
         if self.loaded.blocked:
             raise ExplainError("data-quality errors stopped the run; see `kpirules eval`")
         self.results = None  # evaluated per subject, on their rows
+        self.plan = build(policy)
         roster = policy.roster
         self.subjects = set(self.loaded.frames[roster.name][roster.key])
 
@@ -152,6 +153,7 @@ class Explainer:
         explainer.policy = policy
         explainer.loaded = loaded
         explainer.results = results
+        explainer.plan = build(policy)
         roster = policy.roster
         explainer.subjects = set(loaded.frames[roster.name][roster.key])
         return explainer
@@ -207,7 +209,7 @@ class Explainer:
             },
         )
         for row in own.itertuples(index=False):
-            card = policy.scorecards[row.scorecard]
+            card = self.plan.scorecard(row.scorecard)
             entries = [e for e in card.entries if indicator in (None, e.indicator)]
             if indicator is not None and not entries:
                 continue
@@ -254,7 +256,7 @@ class _Tracer:
         found = frame.loc[mask & (frame["indicator"] == indicator), "value"]
         return float(found.iloc[0]) if len(found) else math.nan
 
-    def scorecard(self, card: model.Scorecard, row, entries, only_indicator: bool) -> Step:
+    def scorecard(self, card: nodes.Scorecard, row, entries, only_indicator: bool) -> Step:
         node = Step(
             f"scorecard {card.name}: total {_num(row.total)}, rating {row.rating or '—'}",
             row.total,
@@ -272,32 +274,19 @@ class _Tracer:
         if only_indicator:
             return node
         node.add(self.total(card, mine, row))
-        rating = self.policy.ratings.get(card.rating)
-        if rating is not None:
-            node.add(self.rating(rating, row.total, row.rating))
-        for incentive in self.policy.incentives.values():
-            if card.name in incentive.scorecards:
-                node.add(self.payout(incentive, card, row))
-        rules = [
-            (f"incentive {i.name}", a)
-            for i in self.policy.incentives.values()
-            if card.name in i.scorecards
-            for a in i.actions
-        ]
-        rules += [
-            ("improvement", a)
-            for imp in self.policy.improvements
-            if card.name in imp.scorecards
-            for a in imp.actions
-        ]
+        if card.rating is not None:
+            node.add(self.rating(card.rating, row.total, row.rating))
+        for payout in card.payouts:
+            node.add(self.payout(payout, card, row))
+        rules = [a for payout in card.payouts for a in payout.actions] + list(card.actions)
         if rules:
             actions = node.add(Step("actions"))
-            for origin, rule in rules:
-                actions.add(self.action(origin, rule, card, row))
+            for rule in rules:
+                actions.add(self.action(rule, card, row))
         return node
 
     # ---- indicators
-    def entry(self, card: model.Scorecard, entry: model.Entry, scored: pd.Series) -> Step:
+    def entry(self, card: nodes.Scorecard, entry: nodes.Entry, scored: pd.Series) -> Step:
         indicator = self.policy.indicators[entry.indicator]
         value = self.value(entry.indicator)
         node = Step(
@@ -311,7 +300,7 @@ class _Tracer:
             },
         )
         node.add(self.formula(indicator, value))
-        node.add(self.score(entry, indicator, value, float(scored["score"]), card.missing))
+        node.add(self.score(entry, value, float(scored["score"])))
         weight = float(scored["weight"])
         effective = float(scored["effective_weight"])
         contribution = float(scored["contribution"])
@@ -420,65 +409,66 @@ class _Tracer:
         )
         return Step(title, shown, detail=detail), value
 
-    def score(
-        self,
-        entry: model.Entry,
-        indicator: model.Indicator,
-        value: float,
-        expected: float,
-        card_missing: model.MissingRule | None = None,
-    ) -> Step:
+    def score(self, entry: nodes.Entry, value: float, expected: float) -> Step:
         scoring = entry.scoring
-        rule = entry.missing or card_missing
+        rule = entry.missing
         if math.isnan(value):
             note = "missing: " + (
-                f"scored {rule.score}"
-                if rule and rule.action == "score"
+                f"scored {_num(rule.score)}"
+                if rule.action == nodes.WhenMissing.SCORE
                 else "handled by the scorecard's missing-data rule"
             )
             return Step(f"score {_num(expected)} ({note})", expected, _at(entry), {"missing": True})
-        if isinstance(scoring, model.Curve):
-            score, text, detail = _curve_arithmetic(value, scoring, indicator.better)
-        elif isinstance(scoring, model.Bands):
+        if isinstance(scoring, nodes.Curve):
+            score, text, detail = _curve_arithmetic(value, scoring)
+        elif isinstance(scoring, nodes.Bands):
             band = next(
                 (b for b in scoring.bands if rules.in_band(b.kind, b.low, b.high, value)), None
             )
-            score = float(band.score) if band else math.nan
+            score = band.constant if band else math.nan
             text = f"band {band.kind} → {_num(score)}" if band else "no band matches"
-            detail = {"band": band.kind if band else None, "at_band": _at(band) if band else None}
-            if band is None and rule is not None and rule.action == "score":
-                score, text = float(rule.score), f"no band matches: missing, scored {rule.score}"
+            detail = {
+                "band": str(band.kind) if band else None,
+                "at_band": _at(band) if band else None,
+            }
+            if band is None and rule.action == nodes.WhenMissing.SCORE:
+                score = rule.score
+                text = f"no band matches: missing, scored {_num(rule.score)}"
         else:
             score, text, detail = value, "the value is the score", {}
-        if entry.floor is not None and score < float(entry.floor):
-            score, text = float(entry.floor), text + f", raised to the floor {entry.floor}"
-        if entry.cap is not None and score > float(entry.cap):
-            score, text = float(entry.cap), text + f", capped at {entry.cap}"
+        if entry.floor is not None and score < entry.floor:
+            score, text = entry.floor, text + f", raised to the floor {_num(entry.floor)}"
+        if entry.cap is not None and score > entry.cap:
+            score, text = entry.cap, text + f", capped at {_num(entry.cap)}"
         detail["recomputes"] = _same(score, expected)
         return Step(f"score {_num(score)}: {text}", score, _at(entry), detail)
 
     # ---- totals, ratings, payouts, actions
-    def total(self, card: model.Scorecard, mine: pd.DataFrame, row) -> Step:
+    def total(self, card: nodes.Scorecard, mine: pd.DataFrame, row) -> Step:
         parts = mine["contribution"].dropna()
         weighted = float(parts.sum()) if len(parts) else math.nan
         node = Step(
             f"weighted total {' + '.join(_num(v) for v in parts)} = {_num(weighted)}",
             weighted,
             _at(card),
-            {"missing_rule": card.missing.action},
+            {"missing_rule": str(card.missing.action)},
         )
         env = {"score": weighted}
         for gate in card.gates:
-            holds = _Scalar(self, {}, env, card).truth(gate.condition)
+            holds = _Scalar(self, {}, env, card).truth(gate.condition.expr)
             effect = (
                 "none"
                 if holds
-                else (f"cap at {gate.value}" if gate.effect == "cap" else f"score {gate.value}")
+                else (
+                    f"cap at {_num(gate.value)}"
+                    if gate.effect == nodes.GateEffect.CAP
+                    else f"score {_num(gate.value)}"
+                )
             )
-            values = _Scalar(self, {}, env, card).names(gate.condition)
+            values = _Scalar(self, {}, env, card).names(gate.condition.expr)
             node.add(
                 Step(
-                    f"gate {format_expr(gate.condition)}: "
+                    f"gate {gate.condition.text}: "
                     f"{'holds' if holds else 'fails → ' + effect} ({_shown(values)})",
                     holds,
                     _at(gate),
@@ -487,23 +477,23 @@ class _Tracer:
             )
         for bound, what in ((card.floor, "floor"), (card.cap, "cap")):
             if bound is not None:
-                node.add(Step(f"score {what} {bound}", float(bound), _at(card)))
+                node.add(Step(f"score {what} {_num(bound)}", bound, _at(card)))
         node.detail["final_total"] = row.total
         node.detail["recomputes"] = bool(
             card.gates or card.floor is not None or card.cap is not None
         ) or _same(weighted, row.total)
         return node
 
-    def rating(self, rating: model.Rating, total: float, label: str | None) -> Step:
+    def rating(self, rating: nodes.Rating, total: float, label: str | None) -> Step:
         node = Step(f"rating {label or '—'}", label, _at(rating))
         for level in rating.levels:
             if level.condition is None:
                 node.add(Step(f'"{level.label}" otherwise', level.label == label, _at(level)))
                 break
-            holds = _Scalar(self, {}, {"score": total}).truth(level.condition)
+            holds = _Scalar(self, {}, {"score": total}).truth(level.condition.expr)
             node.add(
                 Step(
-                    f'"{level.label}" when {format_expr(level.condition)}: '
+                    f'"{level.label}" when {level.condition.text}: '
                     f"{'matches' if holds else 'no'} (score {_num(total)})",
                     holds,
                     _at(level),
@@ -513,37 +503,37 @@ class _Tracer:
                 break
         return node
 
-    def payout(self, incentive: model.Incentive, card: model.Scorecard, row) -> Step:
+    def payout(self, payout: nodes.Payout, card: nodes.Scorecard, row) -> Step:
         pays = self.results.payouts
         paid = pays[
             (pays["subject"] == self.subject)
             & (pays["period"] == self.period)
-            & (pays["incentive"] == incentive.name)
+            & (pays["incentive"] == payout.incentive)
         ]
         amount = float(paid["amount"].iloc[0]) if len(paid) else math.nan
-        node = Step(f"incentive {incentive.name}: pays {_num(amount)}", amount, _at(incentive))
+        node = Step(f"incentive {payout.incentive}: pays {_num(amount)}", amount, _at(payout))
         env = {"score": row.total, "rating": row.rating}
         scalar = _Scalar(self, {}, env, card)
-        for gate in incentive.gates:
-            holds = scalar.truth(gate.condition)
+        for gate in payout.gates:
+            holds = scalar.truth(gate.condition.expr)
             node.add(
                 Step(
-                    f"gate {format_expr(gate.condition)}: "
-                    f"{'holds' if holds else 'fails → no payout'}",
+                    f"gate {gate.condition.text}: {'holds' if holds else 'fails → no payout'}",
                     holds,
                     _at(gate),
-                    {"values": scalar.names(gate.condition)},
+                    {"values": scalar.names(gate.condition.expr)},
                 )
             )
-        if incentive.pay is not None:
-            raw = scalar.compute(incentive.pay)
+        if payout.pay is not None:
+            pay = payout.pay.expr
+            raw = scalar.compute(pay)
             node.add(
                 Step(
-                    f"pay {format_expr(incentive.pay)} = {_full(raw)}",
+                    f"pay {payout.pay.text} = {_full(raw)}",
                     raw,
                     detail={
-                        "values": scalar.names(incentive.pay),
-                        "inputs": _shown(scalar.names(incentive.pay), _full),
+                        "values": scalar.names(pay),
+                        "inputs": _shown(scalar.names(pay), _full),
                     },
                 )
             )
@@ -557,19 +547,12 @@ class _Tracer:
                 )
             )
             factor = float(first["prorate_factor"])
-            if incentive.prorate:
+            if payout.prorate:
                 node.add(Step(f"prorated by days employed × {_num(factor)}", factor))
-            header = self.policy.header
-            node.add(
-                Step(
-                    f"rounded {header.rounding_mode if header else 'half_even'} to "
-                    f"{header.rounding_step if header else '0.01'}: {_num(amount)}",
-                    amount,
-                )
-            )
+            node.add(Step(f"rounded {payout.rounding} to {payout.step}: {_num(amount)}", amount))
         return node
 
-    def action(self, origin: str, rule: model.Action, card: model.Scorecard, row) -> Step:
+    def action(self, rule: nodes.Action, card: nodes.Scorecard, row) -> Step:
         acts = self.results.actions
         fired = bool(
             (
@@ -580,14 +563,14 @@ class _Tracer:
         )
         env = {"score": row.total, "rating": row.rating}
         scalar = _Scalar(self, {}, env, card)
-        condition = format_expr(rule.condition)
-        holds = scalar.truth(rule.condition)
+        condition = rule.condition.text
+        holds = scalar.truth(rule.condition.expr)
         title = f'{rule.kind} "{rule.title}": ' + ("fired" if fired else "not fired")
         detail = {
-            "origin": origin,
+            "origin": rule.origin,
             "condition": condition,
             "holds_now": holds,
-            "values": scalar.names(rule.condition),
+            "values": scalar.names(rule.condition.expr),
         }
         if rule.periods > 1:
             detail["for_periods"] = rule.periods
@@ -676,28 +659,25 @@ def _reduce(call: ast.Call, values: pd.Series, read: int, evaluator: Evaluator) 
     return reduced if isinstance(reduced, pd.Timestamp) else float(reduced)
 
 
-def _curve_arithmetic(value: float, curve: model.Curve, better: str):
-    xs = [float(p.value) for p in curve.points]
-    ys = [float(p.score) for p in curve.points]
+def _curve_arithmetic(value: float, curve: nodes.Curve):
+    xs, ys, better = curve.xs, curve.ys, curve.better
     sign = -1 if better == "lower" else 1
     v = value * sign
     xs_signed = [x * sign for x in xs]
     detail = {
-        "points": [
-            {"kind": p.kind, "value": float(p.value), "score": float(p.score)} for p in curve.points
-        ]
+        "points": [{"kind": str(p.kind), "value": p.value, "score": p.score} for p in curve.points]
     }
     if rules.before_first_point(value, xs, better):
         detail["segment"] = "before the first point"
         return (
-            float(curve.otherwise),
-            f"worse than the first point ({_num(xs[0])}): otherwise {curve.otherwise}",
+            curve.otherwise,
+            f"worse than the first point ({_num(xs[0])}): otherwise {_num(curve.otherwise)}",
             detail,
         )
     for i in range(len(xs) - 1):
         a, b = xs_signed[i], xs_signed[i + 1]
         if rules.exact(a) <= rules.exact(v) <= rules.exact(b):
-            score = rules.curve_score(value, xs, ys, float(curve.otherwise), better)
+            score = rules.curve_score(value, xs, ys, curve.otherwise, better)
             detail["segment"] = f"{curve.points[i].kind} to {curve.points[i + 1].kind}"
             text = (
                 f"between {curve.points[i].kind} {_num(xs[i])} → {_num(ys[i])} and "
@@ -722,7 +702,7 @@ class _Scalar:
         tracer: _Tracer,
         aggregates: dict[int, float],
         env: dict | None = None,
-        card: model.Scorecard | None = None,
+        card: nodes.Scorecard | None = None,
     ):
         self.t = tracer
         self.aggregates = aggregates
@@ -857,19 +837,14 @@ class _Scalar:
         entry = (
             next((x for x in self.card.entries if x.indicator == name), None) if self.card else None
         )
-        points = (
-            [float(p.value) for p in entry.scoring.points if p.kind == e.level]
-            if entry and isinstance(entry.scoring, model.Curve)
-            else []
-        )
+        curve = entry.scoring if entry and isinstance(entry.scoring, nodes.Curve) else None
+        points = [p.value for p in curve.points if p.kind == e.level] if curve else []
         if _missing(value) or not points:
             return None
         value /= minutes_per(self.t.policy.indicators[name].dim)
-        better = self.t.policy.indicators[name].better
+        better = curve.better
         self.seen[f"{name} {e.level}"] = points[0] if len(points) == 1 else points
-        target = next(
-            (float(p.value) for p in entry.scoring.points if p.kind == "target"), points[0]
-        )
+        target = next((p.value for p in curve.points if p.kind == "target"), points[0])
         reaches = rules.reaches(value, points, target, better)
         return reaches if e.test == "reaches" else not reaches
 

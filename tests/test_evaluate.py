@@ -15,8 +15,8 @@ from kpirules.check import check
 from kpirules.engine import EvaluationError, evaluate
 from kpirules.engine.outcomes import round_money
 from kpirules.engine.scoring import curve_score
-from kpirules.model import Curve, CurvePoint
 from kpirules.parser import parse
+from kpirules.plan.nodes import Better, Curve, CurvePoint, PointKind
 from kpirules.resources import schema
 
 POLICY = """\
@@ -439,34 +439,36 @@ def test_scalar_functions(function_data):
 # ---------------------------------------------------------------- scoring and money
 
 
-def curve(*points, otherwise=0):
+def curve(*points, otherwise=0, better="higher"):
     kinds = ["threshold", "target", "stretch"]
     return Curve(
         tuple(
-            CurvePoint(kinds[i] if i < 3 else "point", v, s, None)
+            CurvePoint(PointKind(kinds[i] if i < 3 else "point"), v, s, None)
             for i, (v, s) in enumerate(points)
         ),
         otherwise,
+        Better(better),
     )
 
 
 def test_curve_shapes_by_hand():
     higher = curve((10, 50), (20, 100), (30, 150))
     values = pd.Series([5, 10, 15, 20, 25, 30, 40, np.nan])
-    assert curve_score(values, higher, "higher").tolist()[:7] == [0, 50, 75, 100, 125, 150, 150]
-    assert np.isnan(curve_score(values, higher, "higher").iloc[7])
-    lower = curve((5, 50), (3, 100), (2, 120), otherwise=10)
-    got = curve_score(pd.Series([6, 5, 4, 3, 2.5, 2, 1]), lower, "lower").tolist()
+    assert curve_score(values, higher).tolist()[:7] == [0, 50, 75, 100, 125, 150, 150]
+    assert np.isnan(curve_score(values, higher).iloc[7])
+    lower = curve((5, 50), (3, 100), (2, 120), otherwise=10, better="lower")
+    got = curve_score(pd.Series([6, 5, 4, 3, 2.5, 2, 1]), lower).tolist()
     assert got == [10, 50, 75, 100, 110, 120, 120]
     closer = Curve(
         (
-            CurvePoint("point", 90, 50, None),
-            CurvePoint("target", 100, 100, None),
-            CurvePoint("point", 110, 50, None),
+            CurvePoint(PointKind.POINT, 90, 50, None),
+            CurvePoint(PointKind.TARGET, 100, 100, None),
+            CurvePoint(PointKind.POINT, 110, 50, None),
         ),
         0,
+        Better.CLOSER,
     )
-    got = curve_score(pd.Series([80, 90, 95, 100, 105, 110, 120]), closer, "closer").tolist()
+    got = curve_score(pd.Series([80, 90, 95, 100, 105, 110, 120]), closer).tolist()
     assert got == [0, 50, 75, 100, 75, 50, 0]
 
 

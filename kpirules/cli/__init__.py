@@ -529,6 +529,17 @@ def summary(path: str) -> None:
     print_summary(policy, console, display_path(find_root(Path(path))))
 
 
+@main.command("plan")
+@click.argument("policy_path", metavar="POLICY")
+def plan_command(policy_path: str) -> None:
+    """Print what a run of the policy executes: indicators in order, the sources they
+    read, scoring, totals, gates, limits, ratings, payouts, actions and goals."""
+    from kpirules.plan import build
+    from kpirules.plan.text import render
+
+    click.echo(render(build(load_policy_or_exit(policy_path))), nl=False)
+
+
 def _codes(value: str | None) -> list[str] | None:
     """`--select L101,L2` → ["L101", "L2"]."""
     if value is None:

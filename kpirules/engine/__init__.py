@@ -16,7 +16,8 @@ from kpirules.engine.expressions import Evaluator, Level, Notes, _holds, minutes
 from kpirules.engine.outcomes import employment_factor, fire_actions, level_tester, payouts
 from kpirules.engine.scoring import apply_limits, entry_score, weighted_total
 from kpirules.periods import Calendar, calendar_of
-from kpirules.plan import IndicatorStep, build
+from kpirules.plan import IndicatorStep, Plan, build, nodes
+from kpirules.plan.nodes import GateEffect
 from kpirules.results import Results
 
 
@@ -152,7 +153,7 @@ def evaluate(
     notes = Notes()
     evaluator = Evaluator(policy, frames, calendar, level, notes)
     plan = build(policy)
-    total_steps = len(plan.steps) + len(policy.scorecards) + 1
+    total_steps = len(plan.steps) + len(plan.scorecards) + 1
     if plan.by_period:
         compute_steps(evaluator, plan.steps, by_period=True)
     else:
@@ -161,10 +162,10 @@ def evaluate(
             if progress:
                 progress(done, total_steps)
 
-    parts = _score_scorecards(policy, evaluator, calendar, progress, len(plan.steps), total_steps)
+    parts = _score_scorecards(plan, evaluator, calendar, progress, len(plan.steps), total_steps)
     attained = goal_attainment(
-        policy if goals else replace(policy, goals={}),
-        plan,
+        policy,
+        plan if goals else replace(plan, goals=()),
         everyone,
         calendar,
         periods,
@@ -206,16 +207,15 @@ def rows_of(
     return kept
 
 
-def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps) -> dict:
-    from kpirules.formatter import format_expr
-
+def _score_scorecards(plan: Plan, evaluator, calendar, progress, offset, total_steps) -> dict:
     index = evaluator.level.index
+    policy = evaluator.policy
     roster_frame = evaluator.frames[policy.roster.name]
     # Only people employed at some point of a period are evaluated in it: before their
     # start date or after their end date nobody scores, rates or plans for them.
     employed = employment_factor(evaluator, policy.roster, calendar, index).to_numpy() > 0
     scores, totals, pays, actions = [], [], [], []
-    for number, card in enumerate(policy.scorecards.values(), 1):
+    for number, card in enumerate(plan.scorecards, 1):
         members = _members(card, evaluator, roster_frame)
         member_rows = (
             members.reindex(index.get_level_values("key"), fill_value=False).to_numpy() & employed
@@ -223,7 +223,7 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
         by_indicator = {}
         for entry in card.entries:
             values = evaluator.values[entry.indicator]
-            score, unmatched = entry_score(values, entry, policy.indicators[entry.indicator])
+            score, unmatched = entry_score(values, entry)
             evaluator.notes.add(
                 f"scorecard {card.name}: {entry.indicator}",
                 "value matched no band (score is missing)",
@@ -232,18 +232,18 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
             by_indicator[entry.indicator] = score
         frame = pd.DataFrame(by_indicator, index=index)
         total, status, weights, frame = weighted_total(frame, card)
-        tester = level_tester(policy, card, evaluator)
+        tester = level_tester(card, evaluator)
         env = {"score": total, "level_test": tester}
         for gate in card.gates:
             # A gate changes a total; it does not invent one where data was missing.
-            failed = ~_holds(evaluator.grid(gate.condition, env)) & total.notna()
-            if gate.effect == "cap":
-                total = total.where(~failed, np.minimum(total, float(gate.value)))
+            failed = ~_holds(evaluator.grid(gate.condition.expr, env)) & total.notna()
+            if gate.effect == GateEffect.CAP:
+                total = total.where(~failed, np.minimum(total, gate.value))
             else:
-                total = total.where(~failed, float(gate.value))
+                total = total.where(~failed, gate.value)
             status = status.where(~(failed & total.notna()), status + ", gate failed")
         total = apply_limits(total, card)
-        rating = _rate(policy.ratings.get(card.rating), total, evaluator)
+        rating = _rate(card.rating, total, evaluator)
         # Payouts and actions see only the periods a person is a member and employed:
         # a `for 2 periods` rule must not count a quarter before their start date.
         env = {
@@ -259,7 +259,7 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
                         "indicator": entry.indicator,
                         "value": evaluator.values[entry.indicator],
                         "score": frame[entry.indicator],
-                        "weight": float(entry.weight),
+                        "weight": entry.weight,
                         "effective_weight": weights[entry.indicator],
                         "contribution": frame[entry.indicator] * weights[entry.indicator],
                     },
@@ -272,59 +272,29 @@ def _score_scorecards(policy, evaluator, calendar, progress, offset, total_steps
                 index=index,
             )[member_rows]
         )
-        for incentive in policy.incentives.values():
-            if card.name not in incentive.scorecards:
-                continue
-            paid = payouts(
-                incentive,
-                card,
-                evaluator,
-                env,
-                pd.Series(member_rows, index=index),
-                policy.header,
-                calendar,
-            )
-            pays.append(paid.assign(incentive=incentive.name, scorecard=card.name))
-            actions += fire_actions(
-                incentive.actions,
-                f"incentive {incentive.name}",
-                card,
-                evaluator,
-                env,
-                pd.Series(member_rows, index=index),
-                calendar,
-                format_expr,
-            )
-        for improvement in policy.improvements:
-            if card.name in improvement.scorecards:
-                origin = f"improvement {improvement.name}" if improvement.name else "improvement"
-                actions += fire_actions(
-                    improvement.actions,
-                    origin,
-                    card,
-                    evaluator,
-                    env,
-                    pd.Series(member_rows, index=index),
-                    calendar,
-                    format_expr,
-                )
+        members_on_grid = pd.Series(member_rows, index=index)
+        for payout in card.payouts:
+            paid = payouts(payout, evaluator, env, members_on_grid, calendar)
+            pays.append(paid.assign(incentive=payout.incentive, scorecard=card.name))
+            actions += fire_actions(payout.actions, card, evaluator, env, members_on_grid, calendar)
+        actions += fire_actions(card.actions, card, evaluator, env, members_on_grid, calendar)
         if progress:
             progress(offset + number, total_steps)
     return {"scores": scores, "totals": totals, "payouts": pays, "actions": actions}
 
 
-def _members(card: model.Scorecard, evaluator: Evaluator, roster_frame: pd.DataFrame) -> pd.Series:
+def _members(card: nodes.Scorecard, evaluator: Evaluator, roster_frame: pd.DataFrame) -> pd.Series:
     """Who the scorecard applies to: subject id → bool."""
     keys = roster_frame[evaluator.roster.key].to_numpy()
-    if card.where is None:
+    if card.members is None:
         return pd.Series(True, index=keys)
-    held = _holds(evaluator.row(card.where, roster_frame, evaluator.roster.name))
+    held = _holds(evaluator.row(card.members.expr, roster_frame, evaluator.roster.name))
     if not isinstance(held, pd.Series):
         return pd.Series(bool(held), index=keys)
     return pd.Series(held.to_numpy(), index=keys)
 
 
-def _rate(rating: model.Rating | None, total: pd.Series, evaluator: Evaluator) -> pd.Series:
+def _rate(rating: nodes.Rating | None, total: pd.Series, evaluator: Evaluator) -> pd.Series:
     if rating is None:
         return pd.Series(None, index=total.index, dtype=object)
     conditions, labels = [], []
@@ -333,7 +303,8 @@ def _rate(rating: model.Rating | None, total: pd.Series, evaluator: Evaluator) -
         if level.condition is None:
             default = level.label
             continue
-        conditions.append(_holds(evaluator.grid(level.condition, {"score": total})).to_numpy())
+        held = _holds(evaluator.grid(level.condition.expr, {"score": total}))
+        conditions.append(held.to_numpy())
         labels.append(level.label)
     chosen = (
         np.select(conditions, labels, default=default or "")

@@ -25,58 +25,48 @@ def goal_attainment(
     shared: dict | None = None,
     owners: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """With `owners` (the frames of some subjects), only the goals of the groups those
-    subjects belong to are computed, each from all of its group's rows."""
+    """The plan's goals, each indicator computed at its owner's level. With `owners` (the
+    frames of some subjects), only the goals of the groups those subjects belong to, each
+    from all of its group's rows."""
     roster = policy.roster
     rows = []
     levels: dict[str, Evaluator] = {}
-    for goal in policy.goals.values():
-        if goal.target is None or roster is None:
+    for goal in plan.goals:
+        if roster is None:
             continue
-        level_name = goal.owner_level
+        level_name = goal.level
+        column = roster.roles.get(level_name, level_name)
+        asked = owners is None or level_name == "company"
+        if not asked and goal.owner not in set(owners[roster.name][column]):
+            continue  # a group none of the subjects asked about is in
         if level_name not in levels:
             subjects = frames[roster.name][roster.key]
             if level_name == "company":
                 keys = pd.Series("company", index=subjects.to_numpy())
             else:
-                column = _column(roster, level_name)
                 keys = pd.Series(frames[roster.name][column].to_numpy(), index=subjects.to_numpy())
                 if owners is not None:  # only the groups asked about: rows of others drop
-                    asked = owners[roster.name][column].dropna().unique()
-                    keys = keys.where(keys.isin(asked))
+                    keys = keys.where(keys.isin(owners[roster.name][column].dropna().unique()))
             level = Level(level_name, keys, periods)
             evaluator = Evaluator(policy, frames, calendar, level, notes, shared)
-            needed = _needed(
-                policy,
-                [
-                    g.target.indicator
-                    for g in policy.goals.values()
-                    if g.target and g.owner_level == level_name
-                ],
-            )
+            needed = {name for g in plan.goals if g.level == level_name for name in g.needs}
             # the goals' indicators at this level, dependencies first
             compute(evaluator, [s for s in plan.steps if s.name in needed], plan.by_period)
             levels[level_name] = evaluator
         evaluator = levels[level_name]
-        theirs = level_name == "company" or owners is None
-        if not theirs and goal.owner_value not in set(
-            owners[roster.name][_column(roster, level_name)]
-        ):
-            continue
-        target = goal.target
-        values = evaluator.values[target.indicator]
-        owner = goal.owner_value if level_name != "company" else "company"
+        values = evaluator.values[goal.indicator]
+        owner = goal.owner
         if owner not in values.index.get_level_values("key"):
             notes.add(f"goal {goal.name}", f"no one in {level_name} {owner!r}", 1)
             continue
         series = values.xs(owner, level="key")
-        goal_value = float(target.value)
-        met = _compare(target.op, series, goal_value)
+        goal_value = goal.target
+        met = _compare(goal.op, series, goal_value)
         # Attainment follows the target's own direction: value / target for "at least",
         # target / value for "at most", closeness for "exactly".
-        if target.op in ("<", "<="):
+        if goal.op in ("<", "<="):
             attainment = goal_value / series.where(series != 0)
-        elif target.op in ("==", "!="):
+        elif goal.op in ("==", "!="):
             attainment = 1 - (series - goal_value).abs() / abs(goal_value or 1)
         else:
             attainment = series / goal_value if goal_value else series.where(series < 0, 1.0)
@@ -88,9 +78,9 @@ def goal_attainment(
                     "period": int(period),
                     "owner_level": level_name,
                     "owner": owner,
-                    "indicator": target.indicator,
+                    "indicator": goal.indicator,
                     "value": value,
-                    "op": target.op,
+                    "op": str(goal.op),
                     "target": goal_value,
                     "met": None if pd.isna(met[period]) else bool(met[period]),
                     "attainment": attainment[period],
@@ -113,25 +103,6 @@ def goal_attainment(
             "due",
         ],
     )
-
-
-def _column(roster: model.Source, level_name: str) -> str:
-    return roster.roles.get(level_name, level_name)
-
-
-def _needed(policy: model.Policy, targets: list[str]) -> set[str]:
-    """The target indicators and every indicator they are computed from."""
-    from kpirules.plan import lagged_names
-
-    needed: set[str] = set()
-    pending = list(targets)
-    while pending:
-        name = pending.pop()
-        if name not in needed:
-            needed.add(name)
-            indicator = policy.indicators[name]
-            pending += [*indicator.depends_on, *lagged_names(indicator.formula)]
-    return needed
 
 
 def _deadline(text: str | None, calendar: Calendar) -> int | None:

@@ -10,26 +10,28 @@ import pandas as pd
 from kpirules import ast, model, rules
 from kpirules.engine.expressions import Evaluator, _holds
 from kpirules.engine.scoring import band_masks
+from kpirules.plan import nodes
 
 
-def level_tester(policy: model.Policy, card: model.Scorecard, evaluator: Evaluator):
+def level_tester(card: nodes.Scorecard, evaluator: Evaluator):
     """`x misses threshold` / `x reaches target` against this scorecard's curve points,
     in the indicator's direction (`rules.reaches`). A missing value neither misses nor
     reaches."""
     points: dict[str, dict[str, list[float]]] = {}
+    better: dict[str, str] = {}
     for entry in card.entries:
-        if isinstance(entry.scoring, model.Curve):
+        if isinstance(entry.scoring, nodes.Curve):
             by_kind = points.setdefault(entry.indicator, {})
+            better[entry.indicator] = entry.scoring.better
             for point in entry.scoring.points:
-                by_kind.setdefault(point.kind, []).append(float(point.value))
+                by_kind.setdefault(point.kind, []).append(point.value)
 
     def test(expr: ast.LevelTest) -> pd.Series:
         name = expr.subject.name
-        indicator = policy.indicators[name]
         value = evaluator.values[name]
         levels = points[name][expr.level]
         target = points[name].get("target", levels)[0]
-        reached = rules.reaches(value.to_numpy(dtype="float64"), levels, target, indicator.better)
+        reached = rules.reaches(value.to_numpy(dtype="float64"), levels, target, better[name])
         result = reached if expr.test == "reaches" else ~reached
         return pd.Series(result, index=value.index).astype("boolean").mask(value.isna(), pd.NA)
 
@@ -75,44 +77,40 @@ def employment_factor(
 
 
 def payouts(
-    incentive: model.Incentive,
-    card: model.Scorecard,
+    payout: nodes.Payout,
     evaluator: Evaluator,
     env: dict,
     members: pd.Series,
-    header: model.Header | None,
     calendar,
 ) -> pd.DataFrame:
     index = evaluator.level.index
     gate_ok = pd.Series(True, index=index)
-    for gate in incentive.gates:
-        gate_ok &= _holds(evaluator.grid(gate.condition, env))
-    if incentive.tiers is not None:
-        basis = evaluator.grid(incentive.tier_basis, env)
-        masks = band_masks(_series(basis, index), incentive.tiers)
+    for gate in payout.gates:
+        gate_ok &= _holds(evaluator.grid(gate.condition.expr, env))
+    if payout.tiers is not None:
+        basis = evaluator.grid(payout.tier_basis.expr, env)
+        masks = band_masks(_series(basis, index), payout.tiers)
         outputs = [
-            _series(evaluator.grid(b.output, env), index).to_numpy() for b in incentive.tiers
+            _series(evaluator.grid(b.output.expr, env), index).to_numpy() for b in payout.tiers
         ]
         raw = pd.Series(np.select(masks, outputs, default=np.nan), index=index)
     else:
-        raw = _series(evaluator.grid(incentive.pay, env), index).astype("float64")
+        raw = _series(evaluator.grid(payout.pay.expr, env), index).astype("float64")
     amount = raw
     capped = pd.Series(False, index=index)
-    if incentive.floor is not None:
-        amount = np.maximum(amount, _series(evaluator.grid(incentive.floor, env), index))
-    if incentive.cap is not None:
-        cap = _series(evaluator.grid(incentive.cap, env), index)
+    if payout.floor is not None:
+        amount = np.maximum(amount, _series(evaluator.grid(payout.floor.expr, env), index))
+    if payout.cap is not None:
+        cap = _series(evaluator.grid(payout.cap.expr, env), index)
         capped = amount > cap
         amount = amount.where(~capped, cap)
     amount = amount.where(gate_ok, 0.0)  # a closed gate pays nothing, whatever the floor
     capped &= gate_ok
     factor = pd.Series(1.0, index=index)
-    if incentive.prorate == "days_employed":
+    if payout.prorate == nodes.Prorate.DAYS_EMPLOYED:
         factor = employment_factor(evaluator, evaluator.roster, calendar, index)
         amount = amount * factor
-    mode = header.rounding_mode if header else "half_even"
-    step = header.rounding_step if header else Decimal("0.01")
-    final = round_money(amount, mode, step)
+    final = round_money(amount, payout.rounding, payout.step)
     frame = pd.DataFrame(
         {
             "gate_passed": gate_ok,
@@ -127,14 +125,12 @@ def payouts(
 
 
 def fire_actions(
-    rules: tuple[model.Action, ...],
-    origin: str,
-    card: model.Scorecard,
+    actions: tuple[nodes.Action, ...],
+    card: nodes.Scorecard,
     evaluator: Evaluator,
     env: dict,
     members: pd.Series,
     calendar,
-    describe,
 ) -> list[pd.DataFrame]:
     fired = []
     index = evaluator.level.index
@@ -143,8 +139,8 @@ def fire_actions(
     roster = evaluator.roster
     if roster is not None and "manager" in roster.roles:
         manager = evaluator.roster_column(roster.roles["manager"])
-    for rule in rules:
-        holds = _series(_holds(evaluator.grid(rule.condition, env)), index).astype(bool)
+    for rule in actions:
+        holds = _series(_holds(evaluator.grid(rule.condition.expr, env)), index).astype(bool)
         if rule.periods > 1:
             holds = held_for(holds, rule.periods)
         hit = holds.to_numpy() & member_mask
@@ -158,7 +154,7 @@ def fire_actions(
             }
         )
         frame["scorecard"] = card.name
-        frame["origin"] = origin
+        frame["origin"] = rule.origin
         frame["kind"] = rule.kind
         frame["title"] = rule.title
         if rule.owner == "manager" and manager is not None:
@@ -169,11 +165,11 @@ def fire_actions(
             frame["owner"] = rule.owner
         if rule.within_days is not None:
             ends = {p: pd.Timestamp(calendar.end(int(p))) for p in frame["period"].unique()}
-            due = frame["period"].map(ends) + pd.Timedelta(days=float(rule.within_days))
+            due = frame["period"].map(ends) + pd.Timedelta(days=rule.within_days)
             frame["due"] = due.dt.strftime("%Y-%m-%d")
         else:
             frame["due"] = None
-        frame["reason"] = describe(rule.condition) + (
+        frame["reason"] = rule.condition.text + (
             f" for {rule.periods} periods" if rule.periods > 1 else ""
         )
         frame["rule"] = f"{rule.span.file}:{rule.span.line}"

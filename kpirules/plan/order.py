@@ -1,57 +1,34 @@
-"""Checked policy → evaluation plan: the order indicators are computed in, and the
-aggregates each one reads.
-
-The plan is deliberately small and declarative — a list of steps over named sources — so
-that another backend (DuckDB, a distributed dataframe engine) can run the same plan.
-"""
+"""The order indicators are computed in, and the aggregates each one reads."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from kpirules import ast, model
 from kpirules.check.expressions import AGGREGATES
 from kpirules.check.graph import find_cycles
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """One aggregate call: filter a source's rows, group them, reduce a column."""
-
-    call: ast.Call
-    func: str
-    source: str
-    window: int  # 1: this period only; N: this and the N-1 before
-
-
-@dataclass(frozen=True)
-class IndicatorStep:
-    name: str
-    formula: ast.Expr
-    aggregates: tuple[Aggregate, ...]
-    lags_itself: bool  # previous(self): computed period by period
-
-
-@dataclass(frozen=True)
-class Plan:
-    steps: tuple[IndicatorStep, ...]  # dependencies first
-    # Indicators read each other's earlier periods in a cycle (`a = previous(b)`,
-    # `b = previous(a)`): every indicator is then computed period by period.
-    by_period: bool = False
-
-    def sources(self) -> set[str]:
-        return {agg.source for step in self.steps for agg in step.aggregates}
+from kpirules.dimensions import ANY
+from kpirules.formatter import format_expr
+from kpirules.plan.nodes import Better, IndicatorStep, Read
 
 
 def is_aggregate(call: ast.Call) -> bool:
     return call.func in AGGREGATES and not (call.func in ("min", "max") and len(call.args) > 1)
 
 
-def aggregates_of(expr: ast.Expr, policy: model.Policy) -> tuple[Aggregate, ...]:
+def aggregates_of(expr: ast.Expr, policy: model.Policy) -> tuple[Read, ...]:
     found = []
     for node in ast.walk(expr):
         if isinstance(node, ast.Call) and is_aggregate(node):
-            found.append(Aggregate(node, node.func, _source_of(node, policy), _window(node)))
+            found.append(
+                Read(
+                    node.func,
+                    _source_of(node, policy),
+                    node,
+                    format_expr(node.args[0]) if node.args else "",
+                    format_expr(node.where) if node.where is not None else None,
+                    _window(node),
+                    policy.dims.get(id(node), ANY),
+                )
+            )
     return tuple(found)
 
 
@@ -82,7 +59,9 @@ def lagged_names(expr: ast.Expr) -> set[str]:
     }
 
 
-def build(policy: model.Policy) -> Plan:
+def order(policy: model.Policy) -> tuple[tuple[IndicatorStep, ...], bool]:
+    """The indicator steps, dependencies (and, where that order exists, the indicators
+    whose past they read) first; and whether they must run period by period."""
     edges = {name: ind.depends_on for name, ind in policy.indicators.items()}
     assert not find_cycles(edges), "the checker refuses cyclic indicators"
     # `previous(x)` reads x's earlier periods, so x is computed first where that order
@@ -96,7 +75,7 @@ def build(policy: model.Policy) -> Plan:
     by_period = bool(find_cycles(lagged))
     if not by_period:
         edges = lagged
-    order: list[str] = []
+    names: list[str] = []
     done: set[str] = set()
     for start in policy.indicators:  # depth-first, iterative, in declaration order
         stack = [(start, iter(edges[start]))]
@@ -109,14 +88,22 @@ def build(policy: model.Policy) -> Plan:
             stack.pop()
             if name not in done:
                 done.add(name)
-                order.append(name)
-    steps = tuple(
-        IndicatorStep(
-            name,
-            policy.indicators[name].formula,
-            aggregates_of(policy.indicators[name].formula, policy),
-            name in lagged_names(policy.indicators[name].formula),
-        )
-        for name in order
+                names.append(name)
+    steps = tuple(_step(policy.indicators[name], policy) for name in names)
+    return steps, by_period
+
+
+def _step(indicator: model.Indicator, policy: model.Policy) -> IndicatorStep:
+    formula = indicator.formula
+    lagged = lagged_names(formula)
+    return IndicatorStep(
+        indicator.name,
+        formula,
+        aggregates_of(formula, policy),
+        indicator.name in lagged,
+        unit=indicator.dim,
+        better=Better(indicator.better),
+        reads=tuple(dict.fromkeys((*indicator.depends_on, *sorted(lagged - {indicator.name})))),
+        text=format_expr(formula),
+        span=indicator.span,
     )
-    return Plan(steps, by_period)
