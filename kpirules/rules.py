@@ -90,6 +90,24 @@ def holds(value: bool | None) -> bool:
     return value is True
 
 
+# ------------------------------------------------------------------ aggregates
+
+
+def aggregate_of_nothing(func: str, has_rows: Any, matched: Any) -> Any:
+    """An aggregate where no value is present: missing for someone with no rows at all;
+    otherwise a count is 0, a sum is 0 when no row passed the filter and missing when
+    rows passed but every value is missing, and anything else (mean, min, max, median,
+    percentile) is missing — there is nothing to average."""
+    if func in ("count", "count_distinct"):
+        nothing = 0.0
+    elif func == "sum":
+        nothing = np.where(matched, np.nan, 0.0)
+    else:
+        nothing = np.nan
+    result = np.where(has_rows, nothing, np.nan)
+    return float(result) if np.ndim(result) == 0 else result
+
+
 # ------------------------------------------------------------------ bands and curves
 
 

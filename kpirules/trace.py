@@ -641,16 +641,14 @@ def _reduce(call: ast.Call, values: pd.Series, read: int, evaluator: Evaluator) 
     """The aggregate of the rows shown — the same rules as the engine (see aggregate())."""
     func = call.func
     present = values.dropna()
-    if read == 0:
-        return math.nan
+    if read == 0 or present.empty:  # `values` holds the rows that passed the filter
+        return rules.aggregate_of_nothing(func, read > 0, len(values) > 0)
     if func == "count":
         return float(len(present))
     if func == "count_distinct":
         return float(present.nunique())
     if func == "sum":
-        return float(present.sum()) if len(present) or len(values) == 0 else math.nan
-    if present.empty:
-        return math.nan
+        return float(present.sum())
     if func == "percentile":
         return float(present.quantile(float(evaluator._literal(call.args[1], dims.PERCENT))))
     reduced = getattr(

@@ -685,3 +685,28 @@ def test_reweight_with_no_data_at_all_gives_no_total():
     assert totals.loc["p1", "total"] == pytest.approx(42)
     # p2 has no data at all: the fill alone does not make a total.
     assert np.isnan(totals.loc["p2", "total"]) and totals.loc["p2", "status"] == "incomplete"
+
+
+@pytest.mark.parametrize(
+    ("func", "expected"),
+    # (no rows, rows none passing the filter, rows passing with every value missing)
+    [
+        ("count", [np.nan, 0.0, 0.0]),
+        ("count_distinct", [np.nan, 0.0, 0.0]),
+        ("sum", [np.nan, 0.0, np.nan]),
+        ("mean", [np.nan, np.nan, np.nan]),
+        ("median", [np.nan, np.nan, np.nan]),
+    ],
+)
+def test_an_aggregate_of_nothing_is_one_rule_for_both_runners(func, expected):
+    from kpirules.rules import aggregate_of_nothing
+
+    has_rows = np.array([False, True, True])
+    matched = np.array([False, False, True])
+    got = aggregate_of_nothing(func, has_rows, matched)
+    np.testing.assert_array_equal(got, np.array(expected))
+    # the scalar form (explain) gives the same, case by case
+    for i in range(3):
+        one = aggregate_of_nothing(func, bool(has_rows[i]), bool(matched[i]))
+        assert isinstance(one, float)
+        assert (np.isnan(one) and np.isnan(expected[i])) or one == expected[i]

@@ -70,12 +70,11 @@ class _IndicatorRun:
 
     def once(self) -> pd.Series:
         evaluator, step = self.evaluator, self.step
-        indicator = evaluator.policy.indicators[step.name]
         evaluator.where = f"indicator {step.name}"
         value = evaluator.grid(step.formula)
         if not isinstance(value, pd.Series):
             value = pd.Series(value, index=evaluator.level.index, dtype="float64")
-        value = value.astype("float64") / minutes_per(indicator.dim)
+        value = value.astype("float64") / minutes_per(step.unit)
         return value.replace([np.inf, -np.inf], np.nan)  # full precision: see rules.py
 
 

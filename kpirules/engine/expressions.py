@@ -225,12 +225,13 @@ class Evaluator:
                 totals = np.bincount(cells[known], weights=v[known], minlength=size)
             if func == "mean":
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    out = np.where(counts > 0, totals / counts, np.nan)
-            elif func == "sum":  # all values null: missing; nothing matched the filter: 0
-                out = np.where(counts > 0, totals, np.where(matched_rows, np.nan, 0.0))
+                    out = totals / counts
+            elif func == "sum":
+                out = totals
             else:
                 out = counts
-            out = np.where(has_rows, out, np.nan)
+            nothing = rules.aggregate_of_nothing(func, has_rows, matched_rows)
+            out = np.where(has_rows & (counts > 0), out, nothing)
             return pd.Series(out, index=self.level.index)
         data = pd.DataFrame({"cell": cells, "v": kept.to_numpy()[rows]})
         grouped = data.groupby("cell", sort=False)["v"]

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from kpirules import ast
 from kpirules.diagnostics import Span
-from kpirules.dimensions import Dim
+from kpirules.dimensions import ANY, Dim
 
 
 class Better(StrEnum):
@@ -114,7 +114,7 @@ class IndicatorStep:
     formula: ast.Expr
     aggregates: tuple[Read, ...]
     lags_itself: bool  # previous(self): computed period by period
-    unit: Dim | None = None
+    unit: Dim = ANY
     better: Better = Better.HIGHER
     reads: tuple[str, ...] = ()  # other indicators, this period or earlier ones
     text: str = ""
