@@ -37,7 +37,7 @@ from kpirules.engine import evaluate  # noqa: E402
 from kpirules.trace import Explainer  # noqa: E402
 
 PERIOD = "2026-Q4"
-INDICATOR = "new_customers"
+INDICATOR = "quarterly_revenue"  # on both scorecards
 GOAL_SECONDS = 2.0
 
 

@@ -299,6 +299,20 @@ class Policy:
     root: str
     dims: dict[int, Dim] = field(default_factory=dict, repr=False)  # id(expr) → dimension
 
+    def dim_of(self, expr: ast.Expr) -> Dim:
+        """The unit the checker inferred for a node of this policy. Every node the checker
+        passed has one; asking for any other node is a bug, not a unit to guess."""
+        try:
+            return self.dims[id(expr)]
+        except KeyError:
+            raise LookupError(f"no unit was inferred for {type(expr).__name__} {expr}") from None
+
+    def note_dim(self, expr: ast.Expr, dim: Dim) -> ast.Expr:
+        """Record the unit of a node built after checking from checked ones (analysis
+        reads `mean(x)` as `sum(x) / count(x)`); returns the node."""
+        self.dims[id(expr)] = dim
+        return expr
+
     @property
     def roster(self) -> Source | None:
         return next((s for s in self.sources.values() if s.is_roster), None)

@@ -381,7 +381,7 @@ class _Tracer:
         )
         value = _reduce(call, values, read, evaluator)
         # Durations are minutes inside the engine; show them in the column's own unit.
-        dim = self.policy.dims.get(id(call), dims.ANY)
+        dim = self.policy.dim_of(call)
         per = minutes_per(dim)
         unit = f" {dim.unit}" if dim.kind == "duration" else ""
         shown = value if isinstance(value, pd.Timestamp) else value / per

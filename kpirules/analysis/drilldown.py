@@ -85,7 +85,7 @@ def drilldown(
     frames = loaded_frames(policy, data, as_of)
     scope = scope_of(policy, frames, subject, department)
     periods = periods_of(results, period, base)
-    shape = _sliceable(policy, shape_of(ind), source)
+    shape = _sliceable(policy, shape_of(ind, policy), source)
     rows = frames[source]
     labels = rows[column].astype("string").fillna(MISSING_SLICE)
     slices = sorted(labels.unique())
@@ -196,7 +196,8 @@ def _evaluate(
                 "base_value": n_base / d_base if d_base else np.nan,
                 "value": n_new / d_new if d_new else np.nan,
             }
-    base_value, value = at(evaluator, ast.Name(indicator.name), periods)
+    name = evaluator.policy.note_dim(ast.Name(indicator.name), indicator.dim)
+    base_value, value = at(evaluator, name, periods)
     return {"base_value": base_value, "value": value}
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kpirules import ast, model
+from kpirules import dimensions as dims
 from kpirules.analysis.scope import AnalysisError, pick_base, pick_period
 from kpirules.engine import compute_steps
 from kpirules.engine.expressions import Evaluator, Level, Notes, minutes_per
@@ -135,7 +136,7 @@ def at(evaluator: Evaluator, expr: ast.Expr, periods: Periods) -> tuple[float, f
     )
 
 
-def shape_of(indicator: model.Indicator) -> Shape | None:
+def shape_of(indicator: model.Indicator, policy: model.Policy) -> Shape | None:
     """The formula as numerator / denominator, or None when it is neither a ratio nor a
     single aggregate. `mean(x)` reads as `sum(x) / count(x)` (the engine's mean is the
     sum of the known values over their count)."""
@@ -147,6 +148,8 @@ def shape_of(indicator: model.Indicator) -> Shape | None:
         if formula.func == "mean":
             total = ast.Call("sum", formula.args, formula.where, formula.window)
             count = ast.Call("count", formula.args, formula.where, formula.window)
+            policy.note_dim(total, policy.dim_of(formula))
+            policy.note_dim(count, dims.NUMBER)
             return Shape(total, count, True)
         return Shape(formula, None, formula.func in ADDITIVE)
     return None

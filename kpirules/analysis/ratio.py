@@ -70,7 +70,7 @@ def ratio_split(
     it accepts. The results must hold both periods (evaluate with `history=True`).
     """
     ind = indicator_or_error(policy, indicator)
-    shape = shape_of(ind)
+    shape = shape_of(ind, policy)
     if shape is None or shape.denominator is None:
         raise AnalysisError(
             f"indicator {indicator} is not a ratio (= {format_expr(ind.formula)}); "

@@ -195,7 +195,7 @@ def _root_cause(
     ratios = [
         name
         for name in sorted(set(lines["indicator"].dropna()))
-        if (shape := shape_of(policy.indicators[name])) is not None
+        if (shape := shape_of(policy.indicators[name], policy)) is not None
         and shape.denominator is not None
     ]
     if ratios:

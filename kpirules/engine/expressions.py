@@ -144,7 +144,7 @@ class Evaluator:
     def grid(self, expr: ast.Expr, env: dict[str, Any] | None = None) -> Any:
         """Evaluate on the grid. `env` supplies `score`, `rating` and curve levels."""
         env = env or {}
-        dim = self.policy.dims.get(id(expr), dims.ANY)
+        dim = self.policy.dim_of(expr)
         if isinstance(expr, ast.Name):
             name = expr.name
             if name in env:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kpirules import ast, model
-from kpirules.dimensions import ANY
 from kpirules.formatter import format_expr
 from kpirules.plan import nodes as n
 from kpirules.plan.order import lagged_names, order
@@ -34,7 +33,7 @@ def _number(value: Decimal | None) -> float | None:
 
 
 def formula(expr: ast.Expr, policy: model.Policy) -> n.Formula:
-    return n.Formula(expr, policy.dims.get(id(expr), ANY), format_expr(expr))
+    return n.Formula(expr, policy.dim_of(expr), format_expr(expr))
 
 
 def _missing(rule: model.MissingRule) -> n.MissingRule:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from kpirules import ast, model
 from kpirules.check.expressions import AGGREGATES
 from kpirules.check.graph import find_cycles
-from kpirules.dimensions import ANY
 from kpirules.formatter import format_expr
 from kpirules.plan.nodes import Better, IndicatorStep, Read
 
@@ -26,7 +25,7 @@ def aggregates_of(expr: ast.Expr, policy: model.Policy) -> tuple[Read, ...]:
                     format_expr(node.args[0]) if node.args else "",
                     format_expr(node.where) if node.where is not None else None,
                     _window(node),
-                    policy.dims.get(id(node), ANY),
+                    policy.dim_of(node),
                 )
             )
     return tuple(found)
