@@ -120,7 +120,7 @@ def default_binding(folder: Path, policy: model.Policy) -> dict[str, FileSpec]:
         folders = [name + ext for ext in DEFAULT_EXTENSIONS if (folder / (name + ext)).is_dir()]
         if not found and folders:
             problems.append(
-                f"{shown}/{folders[0]}: is a folder, not a file (source '{name}' reads a file)"
+                f"{shown}/{folders[0]} is a folder, not a file; source '{name}' needs a file"
             )
         elif not found:
             wanted = ", ".join(name + ext for ext in DEFAULT_EXTENSIONS)
@@ -281,16 +281,12 @@ def check_formats(formats: dict) -> list[str]:
         thousands = ""  # a decimal comma cannot also group thousands
     if thousands and thousands == decimal:
         problems.append(f"'decimal' and 'thousands' are both {decimal!r}; they must differ")
-    words = [str(w).strip().lower() for w in (*formats.get("true", ()), *formats.get("false", ()))]
-    both = sorted(
-        {
-            w
-            for w in formats.get("true", ())
-            if w.strip().lower() in {x.strip().lower() for x in formats.get("false", ())}
-        }
-    )
+    yes = [str(w).strip().lower() for w in formats.get("true_words", ())]
+    no = [str(w).strip().lower() for w in formats.get("false_words", ())]
+    both = sorted(set(yes) & set(no))
     if both:
         problems.append(f"{', '.join(map(repr, both))} is given for both true and false")
+    words = yes + no
     if any(not w for w in words):
         problems.append("a word for true or false is empty")
     return problems

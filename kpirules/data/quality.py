@@ -17,7 +17,7 @@ import pandas as pd
 
 from kpirules import model
 from kpirules.check.expressions import suggest
-from kpirules.data.readers import ROW, RawTable
+from kpirules.data.readers import PREVIEW_ROWS, ROW, RawTable
 from kpirules.periods import Calendar
 
 CHECKS = (
@@ -237,10 +237,10 @@ def _bools(raw: pd.Series, text: pd.Series, fmt: dict) -> pd.Series:
     if raw.dtype.kind == "b":
         return raw.astype("boolean")
     words = BOOL_WORDS
-    if "true" in fmt:
+    if "true_words" in fmt:
         words = {
-            **{str(w).strip().lower(): True for w in fmt["true"]},
-            **{str(w).strip().lower(): False for w in fmt["false"]},
+            **{str(w).strip().lower(): True for w in fmt["true_words"]},
+            **{str(w).strip().lower(): False for w in fmt["false_words"]},
         }
     return text.str.lower().map(words).astype("boolean")
 
@@ -439,8 +439,14 @@ class _SourceCheck:
             return ""
         back = {new: old for old, new in self.table.options.get("rename", {}).items()}
         wanted = {back.get(name, name) for name in self.spec.columns}
-        for row, cells in self.table.preview:
-            if len(wanted & set(cells)) >= max(1, len(wanted) // 2):
+        below = self.raw.head(PREVIEW_ROWS)
+        rows = [*self.table.preview]
+        rows += [
+            (int(r), tuple(as_text(below[c]).fillna("").iloc[i] for c in present))
+            for i, r in enumerate(below[ROW])
+        ]
+        for row, cells in rows:
+            if len(wanted & set(cells)) >= max(1, (len(wanted) + 1) // 2):
                 return (
                     f"; the declared columns are named on row {row}: "
                     f"set `header_row: {row}` in the binding"
@@ -744,8 +750,9 @@ def _expected(type_name: str, fmt: dict) -> str:
         thousands = fmt.get("thousands", "," if decimal == "." else "")
         sample = ("1" + thousands + "234" if thousands else "1234") + decimal + "5"
         return TYPE_WORDS.get(type_name, type_name).split(" (")[0] + f" written as {sample}"
-    if type_name == "bool" and "true" in fmt:
-        words = "/".join(map(str, fmt["true"])) + " or " + "/".join(map(str, fmt["false"]))
+    if type_name == "bool" and "true_words" in fmt:
+        words = "/".join(map(str, fmt["true_words"])) + " or "
+        words += "/".join(map(str, fmt["false_words"]))
         return f"yes or no ({words})"
     return TYPE_WORDS.get(type_name, type_name)
 

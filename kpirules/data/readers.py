@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from kpirules import model
@@ -140,6 +141,7 @@ def _read_csv(spec: FileSpec, notes: list[Note], preview: list) -> pd.DataFrame:
     with open(spec.path, "rb") as handle:
         if b"\x00" in handle.read(SNIFF_BYTES):
             raise DataError(f"{spec.shown}: binary data, not a CSV text file")
+    skipped = spec.option("header_row", 1) - 1
     try:
         # Every cell as text, nothing guessed as missing: typing is the quality stage's job.
         cells = pd.read_csv(
@@ -152,7 +154,17 @@ def _read_csv(spec: FileSpec, notes: list[Note], preview: list) -> pd.DataFrame:
             encoding=spec.encoding,
             sep=spec.delimiter,
             engine="c",
+            skiprows=skipped,  # a title or notes above the header (`header_row`)
         )
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[0]
+        hint = ""
+        if skipped == 0 and re.search(r"Expected 1 fields in line \d+", detail):
+            hint = (
+                "; if the first lines are a title or notes, set `header_row:` in the binding "
+                "to the row that names the columns"
+            )
+        raise DataError(f"{spec.shown}: cannot read as csv: {detail}{hint}") from None
     except pd.errors.EmptyDataError:
         if spec.path.stat().st_size:  # only blank lines, or a blank first line
             raise DataError(f"{spec.shown}: row 1 is empty; it must name the columns") from None
@@ -162,7 +174,8 @@ def _read_csv(spec: FileSpec, notes: list[Note], preview: list) -> pd.DataFrame:
             f"{spec.shown}: not {spec.encoding} text (byte 0x{exc.object[exc.start]:02X} at "
             f"offset {exc.start}); set `encoding:` in the binding"
         ) from None
-    cells.index = pd.RangeIndex(1, len(cells) + 1)  # the row numbers a spreadsheet shows
+    # The row numbers a spreadsheet shows (rows skipped above the header still count).
+    cells.index = pd.RangeIndex(skipped + 1, skipped + len(cells) + 1)
     return _with_header(cells, spec, notes, preview)
 
 
@@ -186,7 +199,7 @@ def _read_xlsx(spec: FileSpec, notes: list[Note], preview: list) -> pd.DataFrame
             f"{spec.shown}: sheet {sheet.title!r} is empty; row 1 must name the columns" + hint
         )
     header_row = spec.option("header_row", 1)
-    merged = [m for m in merged if m[2] > header_row]  # data rows only (not the header)
+    merged = [m for m in merged if m[1] > header_row]  # data rows only (not the header)
     if merged and spec.option("merged") == "fill":
         cells = _fill_merged(cells, merged)
     elif merged:
@@ -311,17 +324,18 @@ def _with_header(
     `cells` is indexed by the row number the user sees and labelled by column position
     (0 is column A); rows missing from it are blank."""
     shown, header_row = spec.shown, spec.option("header_row", 1)
-    blank = _blank(cells)
-    cells, blank = cells[~blank.to_numpy()], blank[~blank.to_numpy()]
-    above = cells[cells.index < header_row]
+    blank = _blank(cells).to_numpy()
+    found = np.flatnonzero((cells.index.to_numpy() == header_row) & ~blank)
+    if not len(found):
+        raise DataError(f"{shown}: row {header_row} is empty; it must name the columns")
+    at = int(found[0])
+    above = cells.iloc[:at][~blank[:at]]
     preview.extend(
         (int(n), tuple("" if _is_blank(v) else str(v).strip() for v in row))
         for n, row in zip(above.index, above.itertuples(index=False), strict=True)
     )
-    if header_row not in cells.index:
-        raise DataError(f"{shown}: row {header_row} is empty; it must name the columns")
-    header = cells.loc[header_row]
-    data = cells[cells.index > header_row]
+    header = cells.iloc[at]
+    data = cells.iloc[at + 1 :]
     names: list[str] = []
     keep: list[int] = []
     for position, value in enumerate(header):
@@ -334,7 +348,7 @@ def _with_header(
     frame = data.iloc[:, keep].copy()
     frame.columns = names
     frame[ROW] = frame.index.to_numpy(dtype="int64")
-    frame = frame.reset_index(drop=True)
+    frame = frame[~blank[at + 1 :]].reset_index(drop=True)
     if len(frame):
         last = frame.iloc[-1]
         label = next(
