@@ -733,3 +733,54 @@ def test_errors_are_listed_first_and_all_of_them(project):
     assert listed[0].startswith("error o.csv missing_column declared column 'amount'")
     assert sum(line.startswith("warning ") for line in listed) == 19  # 20 lines in all
     assert listed[-1].startswith("… 6 more findings (6 warning)")
+
+
+def test_the_documented_formats_example_is_a_valid_binding():
+    import json
+    import re
+
+    import jsonschema
+    import yaml
+
+    from kpirules.data.binding import BindingLoader, check_formats
+    from kpirules.resources import schema
+
+    text = (Path(__file__).parent.parent / "docs" / "data.md").read_text(encoding="utf-8")
+    section = text.split("### 3.1 Formats declared in the binding")[1]
+    example = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    document = yaml.load(example, Loader=BindingLoader)  # a SafeLoader subclass
+    jsonschema.Draft202012Validator(schema("binding.schema.json")).validate(document)
+    staff = document["sources"]["staff"]
+    assert staff["columns"]["DOB"] == {"date": "%m/%d/%y", "two_digit_years_from": 1930}
+    for entry in document["sources"].values():
+        assert check_formats(entry.get("formats", {})) == [], json.dumps(entry)
+
+
+def test_the_binding_loader_is_still_a_safe_loader(project):
+    (project / "data.yaml").write_text(
+        'version: 1\nsources: !!python/object/apply:os.system ["echo owned"]\n'
+    )
+    with pytest.raises(DataError) as error:
+        load_data(make_policy(), project / "data.yaml")
+    assert error.value.problems[0].startswith("data.yaml: not valid YAML at line 2")
+    assert "could not determine a constructor" in error.value.problems[0]
+
+
+def test_a_run_record_keeps_the_formats_and_verifies(project):
+    import json
+
+    us = ', formats: { date: "%m/%d/%Y" }, extra_columns: ignore'
+    dob = ', columns: { DOB: { date: "%m/%d/%y", two_digit_years_from: 1930 } }'
+    hr_project(project, staff=us + dob, reviews=us)
+    record = project / "run"
+    args = ["eval", ".", "--data", "data.yaml", "--as-of", "2019-12-31", "--record", str(record)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((record / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sources"]["staff"]["options"] == {
+        "extra_columns": "ignore",
+        "formats": {"date": "%m/%d/%Y"},
+        "columns": {"DOB": {"date": "%m/%d/%y", "two_digit_years_from": 1930}},
+    }
+    verified = CliRunner().invoke(main, ["verify", str(record)])
+    assert verified.exit_code == 0, verified.output

@@ -149,7 +149,7 @@ def _read_yaml(path: Path, shown: str) -> object:
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{shown}: cannot read the binding: {exc}") from None
     try:
-        return yaml.load(text, Loader=BindingLoader)
+        return yaml.load(text, Loader=BindingLoader)  # a SafeLoader subclass: safe_load, stricter
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
