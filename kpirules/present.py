@@ -159,7 +159,7 @@ def print_results(results, console: Console, limit: int = 50) -> None:
                 row.period,
                 row.scorecard,
                 total,
-                row.rating or f"[dim]{row.status}[/]",
+                row.rating if isinstance(row.rating, str) else f"[dim]{row.status}[/]",
                 _money(row.payout, None) if row.payout == row.payout else "—",
                 str(row.actions),
             )
@@ -199,14 +199,25 @@ def print_results(results, console: Console, limit: int = 50) -> None:
         lines.append(f"evaluation notes: {summary['notes']} (see JSON output)")
     console.print("\n".join(lines))
     if len(results.quality):
-        # One line each, `file:row` first like a diagnostic: readable at any width.
+        # One line each, `file:row` first like a diagnostic: readable at any width. Errors
+        # first and every one of them (they are why a run stops), then warnings and notes
+        # up to 20 lines in all; the order within a severity is the findings' own.
         console.print("[bold]Data quality[/]")
-        for row in results.quality.head(20).itertuples(index=False):
+        quality = results.quality
+        rank = quality["severity"].map({"error": 0, "warning": 1}).fillna(2)
+        ordered = quality.assign(_rank=rank).sort_values("_rank", kind="stable")
+        shown = ordered.head(max(20, int((rank == 0).sum())))
+        for row in shown.itertuples(index=False):
             where = row.file if pd.isna(row.row) else f"{row.file}:{row.row}"
-            colour = "red" if row.severity == "error" else "yellow"
+            colour = {"error": "red", "warning": "yellow"}.get(row.severity, "blue")
             console.print(
                 f"  [{colour}]{row.severity}[/] {where} [dim]{row.check}[/] {row.message}",
                 highlight=False,
             )
-        if len(results.quality) > 20:
-            console.print(f"[dim]… {len(results.quality) - 20} more findings[/]")
+        if len(quality) > len(shown):
+            rest = ordered.iloc[len(shown) :]["severity"].value_counts(sort=False)
+            counts = ", ".join(f"{n} {severity}" for severity, n in rest.items())
+            console.print(
+                f"[dim]… {len(quality) - len(shown)} more findings ({counts}); "
+                "--format json lists them all[/]"
+            )

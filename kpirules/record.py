@@ -136,6 +136,7 @@ def write_record(
             "encoding": spec.encoding,
             "delimiter": spec.delimiter,
             "rename": dict(spec.rename),
+            "options": dict(spec.options),  # layout and formats (header_row, formats, …)
         }
         if placed not in seen_data:  # two sources may read the same file
             seen_data.add(placed)
@@ -301,6 +302,7 @@ def run(base: Path, manifest: dict, progress=None):
             encoding=entry["encoding"],
             delimiter=entry["delimiter"],
             rename=dict(entry["rename"]),
+            options=dict(entry.get("options", {})),  # records before formats have none
         )
     declared, bound = set(policy.sources), set(specs)
     if declared != bound:

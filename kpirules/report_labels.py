@@ -184,6 +184,10 @@ EN: dict[str, str] = {
     "check_unknown_subject": "unknown_subject",
     "check_out_of_range": "out_of_range",
     "check_stale": "stale",
+    "check_empty_source": "empty_source",
+    "check_sheet": "sheet",
+    "check_merged_cells": "merged_cells",
+    "check_totals_row": "totals_row",
 }
 
 ZH: dict[str, str] = {
@@ -347,6 +351,10 @@ ZH: dict[str, str] = {
     "check_unknown_subject": "查无此人",
     "check_out_of_range": "超出范围",
     "check_stale": "数据未及时更新",
+    "check_empty_source": "数据为空",
+    "check_sheet": "读取的工作表",
+    "check_merged_cells": "合并单元格",
+    "check_totals_row": "合计行",
 }
 
 REPORT_LABELS: dict[Language, dict[str, str]] = {"en": EN, "zh": ZH}

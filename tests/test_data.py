@@ -201,6 +201,7 @@ def test_extra_column_is_reported_and_left_out(project):
     assert found(result) == [("employees", None, "note", "extra_column", "warning")]
     assert messages(result, "extra_column") == [
         "column 'note' is not declared in source 'employees'; it is left out"
+        " (`extra_columns: ignore` in the binding stops this message)"
     ]
     assert list(result.frames["employees"].columns) == ["employee_id", "name", "active", "_row"]
     assert not result.blocked

@@ -22,6 +22,9 @@ DEFAULT_EXTENSIONS = (".csv", ".xlsx", ".parquet")  # what a folder binding look
 BINDING_NAMES = ("data.yaml", "data.yml")  # a folder holding one of these uses it
 DEFAULT_ENCODING = "utf-8-sig"  # tolerates the BOM Excel writes into CSV exports
 MAX_BINDING_BYTES = 1024 * 1024
+# Binding keys kept as they are on the FileSpec (and in run records).
+LAYOUT_OPTIONS = ("header_row", "totals_row", "merged", "extra_columns", "allow_empty")
+FORMAT_OPTIONS = ("formats", "columns")
 
 
 class DataError(Exception):
@@ -44,6 +47,12 @@ class FileSpec:
     encoding: str = DEFAULT_ENCODING
     delimiter: str = ","
     rename: dict[str, str] = field(default_factory=dict)
+    # How the file is laid out and writes its values: header_row, totals_row, merged,
+    # extra_columns, allow_empty, formats, columns (the binding's keys, as validated).
+    options: dict = field(default_factory=dict)
+
+    def option(self, name: str, default=None):
+        return self.options.get(name, default)
 
 
 def resolve(data: str | Path, policy: model.Policy) -> dict[str, FileSpec]:
@@ -56,6 +65,8 @@ def resolve(data: str | Path, policy: model.Policy) -> dict[str, FileSpec]:
         return default_binding(path, policy)
     if path.is_file():
         return load_binding(path, policy)
+    if path.exists():
+        raise DataError(f"{data}: not a file or folder that can be read")
     raise DataError(f"{data}: no such file or folder")
 
 
@@ -80,6 +91,13 @@ def load_binding(path: Path, policy: model.Policy) -> dict[str, FileSpec]:
             hint = suggest(name, policy.sources) or "declared: " + ", ".join(policy.sources)
             problems.append(f"{where}: the policy declares no source '{name}' ({hint})")
             continue
+        declared = policy.sources[name].columns
+        for column in entry.get("columns", {}):
+            if column not in declared:
+                hint = suggest(column, declared) or "declared: " + ", ".join(declared)
+                problems.append(
+                    f"{where}.columns: source '{name}' declares no column '{column}' ({hint})"
+                )
         spec = _entry(name, entry, base, root, where, problems)
         if spec is not None:
             specs[name] = spec
@@ -99,7 +117,12 @@ def default_binding(folder: Path, policy: model.Policy) -> dict[str, FileSpec]:
     specs: dict[str, FileSpec] = {}
     for name in policy.sources:
         found = [name + ext for ext in DEFAULT_EXTENSIONS if (folder / (name + ext)).is_file()]
-        if not found:
+        folders = [name + ext for ext in DEFAULT_EXTENSIONS if (folder / (name + ext)).is_dir()]
+        if not found and folders:
+            problems.append(
+                f"{shown}/{folders[0]} is a folder, not a file; source '{name}' needs a file"
+            )
+        elif not found:
             wanted = ", ".join(name + ext for ext in DEFAULT_EXTENSIONS)
             problems.append(f"{shown}: no data for source '{name}' (looked for {wanted})")
         elif len(found) > 1:
@@ -126,12 +149,64 @@ def _read_yaml(path: Path, shown: str) -> object:
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{shown}: cannot read the binding: {exc}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=BindingLoader)  # a SafeLoader subclass: safe_load, stricter
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, RefusedYAML):
+            raise DataError(f"{shown}: refused{where}: {problem}") from None
         raise DataError(f"{shown}: not valid YAML{where}: {problem}") from None
+
+
+class RefusedYAML(yaml.MarkedYAMLError):
+    """Valid YAML that a binding may not use (a repeated key, an anchor or alias)."""
+
+
+class BindingLoader(yaml.SafeLoader):
+    """`yaml.safe_load`, stricter: a key given twice in one mapping is an error (the
+    last one would silently win), and anchors and aliases are refused before anything is
+    built (a few hundred bytes of nested aliases expand to gigabytes)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise RefusedYAML(
+                None,
+                None,
+                f"aliases (*{event.anchor}) are not allowed in a binding file; "
+                "write the value out in full",
+                event.start_mark,
+            )
+        event = self.peek_event()
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise RefusedYAML(
+                None,
+                None,
+                f"anchors (&{anchor}) are not allowed in a binding file; "
+                "write the value out in full",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark)
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if first is not key_node.start_mark:
+                raise RefusedYAML(
+                    None,
+                    None,
+                    f"the key {key!r} appears twice in one mapping (first at line "
+                    f"{first.line + 1}); keep one",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
 
 
 def _describe(error) -> str:
@@ -163,6 +238,22 @@ def _entry(
         codecs.lookup(encoding)
     except LookupError:
         problems.append(f"{where}: unknown encoding {encoding!r}")
+    for option, only in (("merged", "xlsx"),):
+        if option in entry and fmt != only:
+            problems.append(f"{where}: '{option}' applies to {only} files only, not {fmt}")
+    for option in ("header_row", "totals_row"):
+        if option in entry and fmt == "parquet":
+            problems.append(f"{where}: '{option}' applies to csv and xlsx files only")
+    source_formats = entry.get("formats", {})
+    for key, formats in [("formats", source_formats)] + [
+        (f"columns.{column}", {**source_formats, **value})
+        for column, value in entry.get("columns", {}).items()
+    ]:
+        if formats:
+            problems.extend(f"{where}.{key}: {p}" for p in check_formats(formats))
+    if target.is_dir():
+        problems.append(f"{where}: {display_path(target)} is a folder, not a file")
+        return None
     if not target.is_file():
         problems.append(f"{where}: file not found: {display_path(target)}")
         return None
@@ -175,4 +266,50 @@ def _entry(
         encoding=encoding,
         delimiter=entry.get("delimiter", ","),
         rename=dict(entry.get("rename", {})),
+        options={k: entry[k] for k in (*LAYOUT_OPTIONS, *FORMAT_OPTIONS) if k in entry},
     )
+
+
+def check_formats(formats: dict) -> list[str]:
+    """What the schema cannot say about a `formats` entry."""
+    problems: list[str] = []
+    pattern = formats.get("date")
+    if pattern is not None and pattern != "excel":
+        problems.extend(_check_date_pattern(pattern, formats))
+    decimal, thousands = formats.get("decimal", "."), formats.get("thousands")
+    if thousands is None and decimal == ",":
+        thousands = ""  # a decimal comma cannot also group thousands
+    if thousands and thousands == decimal:
+        problems.append(f"'decimal' and 'thousands' are both {decimal!r}; they must differ")
+    yes = [str(w).strip().lower() for w in formats.get("true_words", ())]
+    no = [str(w).strip().lower() for w in formats.get("false_words", ())]
+    both = sorted(set(yes) & set(no))
+    if both:
+        problems.append(f"{', '.join(map(repr, both))} is given for both true and false")
+    words = yes + no
+    if any(not w for w in words):
+        problems.append("a word for true or false is empty")
+    return problems
+
+
+def _check_date_pattern(pattern: str, formats: dict) -> list[str]:
+    """A date pattern must name a year, a month and a day, and read back what it writes."""
+    import datetime as dt
+
+    if pattern.count("%") == 0:
+        return [f"date {pattern!r} has no % codes; write it as in strftime, e.g. %m/%d/%Y"]
+    sample = dt.datetime(2001, 2, 3)
+    try:
+        written = sample.strftime(pattern)
+        back = dt.datetime.strptime(written, pattern)
+    except ValueError as exc:
+        return [f"date {pattern!r} is not a pattern Python can read ({exc})"]
+    if (back.year, back.month, back.day) != (2001, 2, 3):
+        return [f"date {pattern!r} must name the year, the month and the day (%Y or %y, %m, %d)"]
+    if "%y" in pattern and "two_digit_years_from" not in formats:
+        return [
+            f"date {pattern!r} writes years with two digits (%y): say which hundred years "
+            "they stand for with `two_digit_years_from`, e.g. 1940 (40–99 are 1940–1999, "
+            "00–39 are 2000–2039)"
+        ]
+    return []

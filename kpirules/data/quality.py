@@ -6,6 +6,7 @@ Everything is vectorised over columns; the result does not depend on the order o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,7 +17,7 @@ import pandas as pd
 
 from kpirules import model
 from kpirules.check.expressions import suggest
-from kpirules.data.readers import ROW, RawTable
+from kpirules.data.readers import PREVIEW_ROWS, ROW, RawTable
 from kpirules.periods import Calendar
 
 CHECKS = (
@@ -30,6 +31,11 @@ CHECKS = (
     "unknown_subject",
     "out_of_range",
     "stale",
+    # Set by the binding (data.yaml), not by the policy's `data_quality`:
+    "empty_source",  # a file with no data rows, or none left after the checks
+    "sheet",  # which sheet of a workbook was read, when there was a choice
+    "merged_cells",  # merged cells in the data: only the first cell holds the value
+    "totals_row",  # the last row holds totals (left out when the binding says so)
 )
 # A row failing several checks is counted once, under the first of these.
 EXCLUSIONS = (
@@ -41,7 +47,12 @@ EXCLUSIONS = (
     "unknown_subject",
     "out_of_range",
 )
-DEFAULT_LEVELS = {check: "warning" for check in CHECKS} | {"missing_column": "error"}
+DEFAULT_LEVELS = {check: "warning" for check in CHECKS} | {
+    "missing_column": "error",
+    "empty_source": "error",
+    "sheet": "info",
+}
+EXTRA_SHOWN = 10  # undeclared columns named in the one extra_column finding of a source
 DEFAULT_STALE_DAYS = Decimal(7)
 FINDING_COLUMNS = ("source", "file", "row", "column", "check", "severity", "message")
 ACCOUNTING_COLUMNS = ("source", "file", "rows_read", "rows_used", "rows_excluded", *EXCLUSIONS)
@@ -54,6 +65,14 @@ THOUSANDS = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"  # 1,234,567.5 — never a deci
 DATE_TIME = r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
 DATE_LIMITS = (pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-11"))  # datetime64[ns] range
 SHOWN = 60  # characters of a bad cell quoted in a message
+# Characters a person cannot see (zero-width spaces, byte-order marks, direction marks,
+# non-breaking and other odd spaces, control characters): shown as \\uXXXX in messages.
+INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\xa0\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
+    "\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufeff\ufff0-\ufff8]"
+)
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # serial 61 is 1900-03-01 (Excel's 1900 system)
+EXCEL_SERIALS = (61, 132_321)  # 1900-03-01 … 2262-04-11, what datetime64[ns] can hold
 Message = str | Callable[[np.ndarray], pd.Series]  # a builder runs on the flagged rows only
 TYPE_WORDS = {
     "number": "a number",
@@ -117,8 +136,10 @@ class Typed:
 NATIVE_KINDS = {"bool": "b", "date": "M"}
 
 
-def coerce(raw: pd.Series, type_name: str) -> Typed:
-    """A raw column → the declared type. A mismatch is a non-empty cell that became missing."""
+def coerce(raw: pd.Series, type_name: str, fmt: dict | None = None) -> Typed:
+    """A raw column → the declared type. A mismatch is a non-empty cell that became missing.
+    `fmt`: the binding's formats for the column (date pattern, decimal mark, …)."""
+    fmt = fmt or {}
     if _native(raw, type_name):
         empty = raw.isna().astype(bool)
         text = None
@@ -128,11 +149,11 @@ def coerce(raw: pd.Series, type_name: str) -> Typed:
     if type_name == "text":
         values = text.astype(object).where(~empty, None)
     elif type_name == "bool":
-        values = _bools(raw, text)
+        values = _bools(raw, text, fmt)
     elif type_name == "date":
-        values = _dates(raw, text)
+        values = _dates(raw, text, fmt)
     else:
-        values = _numbers(raw, text, type_name)
+        values = _numbers(raw, text, type_name, fmt)
     bad = (~empty & values.isna()).astype(bool)
     return Typed(values, empty, bad, raw, text)
 
@@ -155,46 +176,127 @@ def as_text(raw: pd.Series) -> pd.Series:
     return text.str.strip()
 
 
-def _numbers(raw: pd.Series, text: pd.Series, type_name: str) -> pd.Series:
+def _numbers(raw: pd.Series, text: pd.Series, type_name: str, fmt: dict) -> pd.Series:
+    points = type_name == "percent" and fmt.get("percent") == "points"
     if raw.dtype.kind in "iuf":  # typed cells (Parquet, DataFrame): already numbers
         values = pd.Series(raw.to_numpy(dtype="float64", na_value=np.nan), index=raw.index)
+        if points:
+            values = values / 100
     else:
-        percent = _flag(text.str.endswith("%")) if type_name == "percent" else None
-        body = text if percent is None else text.str.slice(0, -1).str.strip().where(percent, text)
-        commas = _flag(body.str.contains(",", regex=False))
-        grouped = _flag(body.str.fullmatch(THOUSANDS))
-        cleaned = body.str.replace(",", "", regex=False).where(~commas | grouped)
-        parsed = pd.to_numeric(cleaned, errors="coerce")
+        body = text
+        if fmt.get("currency") and type_name != "percent":
+            body = _strip_currency(body, fmt["currency"])
+        percent = _flag(body.str.endswith("%")) if type_name == "percent" else None
+        if percent is not None:
+            body = body.str.slice(0, -1).str.strip().where(percent, body)
+        if "decimal" in fmt or "thousands" in fmt:
+            parsed = _declared_numbers(body, fmt)
+        else:  # the default: a decimal point, commas only in groups of three
+            commas = _flag(body.str.contains(",", regex=False))
+            grouped = _flag(body.str.fullmatch(THOUSANDS))
+            cleaned = body.str.replace(",", "", regex=False).where(~commas | grouped)
+            parsed = pd.to_numeric(cleaned, errors="coerce")
         values = pd.Series(parsed.to_numpy(dtype="float64", na_value=np.nan), index=raw.index)
         if percent is not None:
             values = values.where(~percent, values / 100)
+            if points:
+                values = values.where(percent, values / 100)
     values = values.where(np.isfinite(values))
     if type_name == "integer":
         values = values.where(values % 1 == 0)
     return values
 
 
-def _bools(raw: pd.Series, text: pd.Series) -> pd.Series:
+def _strip_currency(text: pd.Series, currency: str | list[str]) -> pd.Series:
+    """`¥1,234`, `1,234 CNY`, `-$12`: one symbol or code before or after the number."""
+    codes = [currency] if isinstance(currency, str) else list(currency)
+    either = "|".join(re.escape(c) for c in sorted(codes, key=len, reverse=True))
+    before = text.str.replace(rf"^([+-]?)\s*(?:{either})\s*", r"\1", regex=True)
+    return before.where(before != text, text.str.replace(rf"\s*(?:{either})$", "", regex=True))
+
+
+def _declared_numbers(body: pd.Series, fmt: dict) -> pd.Series:
+    """Numbers written with the binding's decimal mark and thousands separator. Nothing
+    else is taken: with a decimal comma, `1.5` is not a number (it is not how the file
+    writes numbers), and groups must be of three digits."""
+    decimal = fmt.get("decimal", ".")
+    thousands = fmt.get("thousands", "," if decimal == "." else "")
+    group = "[ \u00a0\u202f]" if thousands == " " else re.escape(thousands)
+    whole = rf"(?:\d{{1,3}}(?:{group}\d{{3}})+|\d+)" if thousands else r"\d+"
+    pattern = rf"[+-]?{whole}(?:{re.escape(decimal)}\d+)?"
+    ok = _flag(body.str.fullmatch(pattern))
+    cleaned = body.where(ok)
+    if thousands:
+        cleaned = cleaned.str.replace(group, "", regex=True)
+    if decimal != ".":
+        cleaned = cleaned.str.replace(decimal, ".", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce")
+
+
+def _bools(raw: pd.Series, text: pd.Series, fmt: dict) -> pd.Series:
     if raw.dtype.kind == "b":
         return raw.astype("boolean")
-    return text.str.lower().map(BOOL_WORDS).astype("boolean")
+    words = BOOL_WORDS
+    if "true_words" in fmt:
+        words = {
+            **{str(w).strip().lower(): True for w in fmt["true_words"]},
+            **{str(w).strip().lower(): False for w in fmt["false_words"]},
+        }
+    return text.str.lower().map(words).astype("boolean")
 
 
-def _dates(raw: pd.Series, text: pd.Series) -> pd.Series:
+def _dates(raw: pd.Series, text: pd.Series, fmt: dict) -> pd.Series:
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         raw = raw.dt.tz_localize(None)  # keep the wall-clock date the file shows
+    pattern = fmt.get("date")
     if raw.dtype.kind == "M":
         values = raw
     else:
         values = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        if pattern:  # the file's own spelling first; ISO dates are read as well
+            if pattern == "excel":
+                declared = _excel_serials(text)
+            else:
+                declared = pd.to_datetime(text, format=pattern, errors="coerce")
+                if "%y" in pattern:
+                    declared = _century(declared, int(fmt["two_digit_years_from"]))
+            values = declared.where(declared.notna(), values)
         # Excel date cells and datetimes read as `YYYY-MM-DD HH:MM[:SS]`.
         timed = _flag(text.str.fullmatch(DATE_TIME)) & values.isna()
         if timed.any():
             later = pd.to_datetime(text.where(timed), format="ISO8601", errors="coerce")
             values = values.where(~timed, later)
+    if values.dtype.kind != "M":  # e.g. nothing parsed at all
+        values = pd.to_datetime(values, errors="coerce")
     values = values.dt.normalize()
     inside = (values >= DATE_LIMITS[0]) & (values <= DATE_LIMITS[1])
     return values.where(inside).astype("datetime64[ns]")
+
+
+def _excel_serials(text: pd.Series) -> pd.Series:
+    """Excel's serial day numbers (1900 system): 40729 is 2011-07-05; a fraction is the
+    time of day and is dropped. Serials before 61 (1900-03-01) are refused: Excel counts
+    a 29 February 1900 that did not exist."""
+    serial = pd.to_numeric(text.where(_flag(text.str.fullmatch(r"\d+(?:\.\d+)?"))), errors="coerce")
+    serial = serial.where((serial >= EXCEL_SERIALS[0]) & (serial < EXCEL_SERIALS[1]))
+    days = pd.to_timedelta(np.floor(serial.to_numpy(dtype="float64")), unit="D")
+    return pd.Series(EXCEL_EPOCH + days, index=text.index)
+
+
+def _century(values: pd.Series, first: int) -> pd.Series:
+    """Dates read with %y, moved into the hundred years starting at `first` (Python puts
+    00–68 in 2000–2068 and 69–99 in 1969–1999). A day that does not exist in the year
+    moved to (29 February) becomes missing: a mismatch."""
+    known = values.notna()
+    if not known.any():
+        return values
+    two = values.dt.year % 100
+    year = first + (two - first % 100) % 100
+    moved = pd.to_datetime(
+        pd.DataFrame({"year": year, "month": values.dt.month, "day": values.dt.day})[known],
+        errors="coerce",
+    )
+    return values.where(~known, moved.reindex(values.index))
 
 
 def _flag(mask: pd.Series) -> pd.Series:
@@ -202,7 +304,19 @@ def _flag(mask: pd.Series) -> pd.Series:
 
 
 def _quote(text: pd.Series) -> pd.Series:
-    return "'" + text.str.slice(0, SHOWN) + "'"
+    return "'" + _visible_all(text.str.slice(0, SHOWN)) + "'"
+
+
+def visible(text: str) -> str:
+    """`text` with the characters a person cannot see written as \\uXXXX."""
+    return INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _visible_all(text: pd.Series) -> pd.Series:
+    odd = _flag(text.str.contains(INVISIBLE))
+    if not odd.any():
+        return text
+    return text.where(~odd, text[odd].map(visible))
 
 
 # ------------------------------------------------------------------ checks
@@ -234,7 +348,13 @@ class _SourceCheck:
         self.fails = {reason: pd.Series(False, index=self.raw.index) for reason in EXCLUSIONS}
         self.typed: dict[str, Typed] = {}
 
+    def formats(self, name: str) -> dict:
+        """The binding's formats for a column: the source's, then the column's own."""
+        options = self.table.options
+        return {**options.get("formats", {}), **options.get("columns", {}).get(name, {})}
+
     def run(self) -> _Outcome:
+        self.reader_notes()
         self.check_columns()
         identity = _identity_columns(self.spec)
         for name, column in self.spec.columns.items():
@@ -248,6 +368,7 @@ class _SourceCheck:
             index=self.raw.index,
         )
         used = (reasons == "").to_numpy()
+        self.check_empty(int(used.sum()))
         frame = pd.DataFrame({name: typed.values for name, typed in self.typed.items()})
         frame[ROW] = self.rows.astype("int64")
         return _Outcome(frame[used].reset_index(drop=True), self.findings, reasons)
@@ -262,34 +383,110 @@ class _SourceCheck:
         rows = self.rows[pick].to_numpy().astype(object)
         self.findings.append(_part(self.table, rows, column, check, text))
 
-    def note(self, check: str, column: str | None, message: str) -> None:
+    def note(
+        self, check: str, column: str | None, message: str, severity: str | None = None
+    ) -> None:
         """A finding about the whole source: no row, nothing excluded."""
-        self.findings.append(_source_finding(self.table, check, column, message))
+        self.findings.append(_source_finding(self.table, check, column, message, severity))
+
+    def reader_notes(self) -> None:
+        """What the reader saw: the sheet read, merged cells, a totals row."""
+        for note in self.table.notes:
+            rows = np.array([note.row], dtype=object)
+            part = _part(self.table, rows, note.column, note.check, note.message, note.severity)
+            self.findings.append(part)
 
     def check_columns(self) -> None:
         present = [c for c in self.raw.columns if c != ROW]
         extra = [c for c in present if c not in self.spec.columns]
-        for name, column in self.spec.columns.items():
-            if name not in present:
-                hint = suggest(name, extra)
-                self.note(
-                    "missing_column",
-                    name,
-                    f"declared column '{name}' ({column.type}) is not in the data"
-                    + (f"; {hint} (rename it in the binding)" if hint else ""),
+        missing = [name for name in self.spec.columns if name not in present]
+        hints = self.layout_hints(missing, present)
+        for name in missing:
+            column = self.spec.columns[name]
+            hint = suggest(name, extra)
+            shown = visible(hint) if hint else hint
+            self.note(
+                "missing_column",
+                name,
+                f"declared column '{name}' ({column.type}) is not in the data"
+                + (f"; {shown} (rename it in the binding)" if hint else "")
+                + hints,
+            )
+        if extra and self.table.options.get("extra_columns") != "ignore":
+            listed = ", ".join(f"'{visible(c)}'" for c in extra[:EXTRA_SHOWN])
+            more = f" and {len(extra) - EXTRA_SHOWN} more" if len(extra) > EXTRA_SHOWN else ""
+            if len(extra) == 1:
+                message = f"column {listed} is not declared in source '{self.spec.name}'"
+            else:
+                message = (
+                    f"{len(extra)} columns are not declared in source '{self.spec.name}': "
+                    f"{listed}{more}"
                 )
-        for name in extra:
             self.note(
                 "extra_column",
-                name,
-                f"column '{name}' is not declared in source '{self.spec.name}'; it is left out",
+                extra[0] if len(extra) == 1 else None,
+                message + "; they are left out (`extra_columns: ignore` in the binding "
+                "stops this message)"
+                if len(extra) > 1
+                else message + "; it is left out (`extra_columns: ignore` in the binding "
+                "stops this message)",
             )
+
+    def layout_hints(self, missing: list[str], present: list[str]) -> str:
+        """When declared columns are missing, say why it may be: the header is on a lower
+        row, or the file uses another delimiter and was read as one column."""
+        if not missing:
+            return ""
+        back = {new: old for old, new in self.table.options.get("rename", {}).items()}
+        wanted = {back.get(name, name) for name in self.spec.columns}
+        below = self.raw.head(PREVIEW_ROWS)
+        rows = [*self.table.preview]
+        rows += [
+            (int(r), tuple(as_text(below[c]).fillna("").iloc[i] for c in present))
+            for i, r in enumerate(below[ROW])
+        ]
+        for row, cells in rows:
+            if len(wanted & set(cells)) >= max(1, (len(wanted) + 1) // 2):
+                return (
+                    f"; the declared columns are named on row {row}: "
+                    f"set `header_row: {row}` in the binding"
+                )
+        if len(present) == 1:
+            for mark, word in ((";", ";"), ("\t", "\\t"), ("|", "|")):
+                if mark in present[0]:
+                    return (
+                        f"; the file was read as one column named '{visible(present[0][:60])}'"
+                        f" — it looks separated by '{word}': set `delimiter: \"{word}\"` "
+                        "in the binding"
+                    )
+        return ""
+
+    def check_empty(self, used: int) -> None:
+        """A source with no data rows, or none left, scores everyone as having no data:
+        an error unless the binding says `allow_empty: true`."""
+        if not self.table.from_file or self.table.options.get("allow_empty"):
+            return  # DataFrames: an empty one is how code says "no data" (empty_frame)
+        read = len(self.raw)
+        if read == 0:
+            message = (
+                "the file has no data rows (only the header); if that is expected, "
+                "set `allow_empty: true` in the binding"
+            )
+        elif used == 0:
+            message = (
+                f"none of the {read} rows can be used: each one has a problem listed "
+                "here; fix them (a date or number format can be declared in the binding)"
+            )
+        else:
+            return
+        self.note("empty_source", None, message)
 
     def check_cells(self, column: model.Column, role: str | None) -> None:
         name = column.name
-        typed = coerce(self.raw[name], column.type)
+        fmt = self.formats(name)
+        typed = coerce(self.raw[name], column.type, fmt)
         self.typed[name] = typed
-        word = TYPE_WORDS.get(column.type, column.type)
+        word = _expected(column.type, fmt)
         self.flag(
             "type_mismatch",
             typed.bad,
@@ -522,7 +719,9 @@ def _all_keys(spec: model.Source, table: RawTable) -> pd.Series:
     key = spec.key
     if key not in table.frame.columns:
         return pd.Series([], dtype=object)
-    return coerce(table.frame[key], spec.columns[key].type).values.dropna()
+    options = table.options
+    fmt = {**options.get("formats", {}), **options.get("columns", {}).get(key, {})}
+    return coerce(table.frame[key], spec.columns[key].type, fmt).values.dropna()
 
 
 def _account(table: RawTable, reasons: pd.Series) -> dict:
@@ -537,14 +736,46 @@ def _account(table: RawTable, reasons: pd.Series) -> dict:
     return row | {reason: int(counts.get(reason, 0)) for reason in EXCLUSIONS}
 
 
-def _source_finding(table: RawTable, check: str, column: str | None, message: str) -> dict:
-    return _part(table, np.array([None], dtype=object), column, check, message)
+def _expected(type_name: str, fmt: dict) -> str:
+    """What a cell of the type should look like, in the words of a mismatch message."""
+    pattern = fmt.get("date")
+    if type_name == "date" and pattern == "excel":
+        return "a date (an Excel serial day number, or YYYY-MM-DD)"
+    if type_name == "date" and pattern:
+        return f"a date ({pattern}, or YYYY-MM-DD)"
+    if type_name in ("number", "integer", "money", "days", "hours", "minutes", "percent") and (
+        "decimal" in fmt or "thousands" in fmt
+    ):
+        decimal = fmt.get("decimal", ".")
+        thousands = fmt.get("thousands", "," if decimal == "." else "")
+        sample = ("1" + thousands + "234" if thousands else "1234") + decimal + "5"
+        return TYPE_WORDS.get(type_name, type_name).split(" (")[0] + f" written as {sample}"
+    if type_name == "bool" and "true_words" in fmt:
+        words = "/".join(map(str, fmt["true_words"])) + " or "
+        words += "/".join(map(str, fmt["false_words"]))
+        return f"yes or no ({words})"
+    return TYPE_WORDS.get(type_name, type_name)
 
 
-def _part(table: RawTable, rows: np.ndarray, column: str | None, check: str, messages) -> dict:
-    """Findings as columns of arrays: one frame is built from all of them, once."""
+def _source_finding(
+    table: RawTable, check: str, column: str | None, message: str, severity: str | None = None
+) -> dict:
+    return _part(table, np.array([None], dtype=object), column, check, message, severity)
+
+
+def _part(
+    table: RawTable,
+    rows: np.ndarray,
+    column: str | None,
+    check: str,
+    messages,
+    severity: str | None = None,
+) -> dict:
+    """Findings as columns of arrays: one frame is built from all of them, once.
+    `severity`: None for the check's level (the policy's or the default)."""
     size = len(rows)
     return {
+        "severity": np.full(size, severity, dtype=object),
         "source": np.full(size, table.source, dtype=object),
         "file": np.full(size, table.file, dtype=object),
         "row": rows,
@@ -557,14 +788,15 @@ def _part(table: RawTable, rows: np.ndarray, column: str | None, check: str, mes
 
 
 def _findings_frame(parts: list[dict], levels: dict[str, str]) -> pd.DataFrame:
-    columns = [c for c in FINDING_COLUMNS if c != "severity"]
+    columns = list(FINDING_COLUMNS)
     joined = {
         c: np.concatenate([p[c] for p in parts]) if parts else np.array([], dtype=object)
         for c in columns
     }
     frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in joined.items()})
     frame["row"] = pd.array(joined["row"], dtype="Int64")
-    frame["severity"] = frame["check"].map(levels).astype(object)
+    fixed = frame["severity"]
+    frame["severity"] = fixed.where(fixed.notna(), frame["check"].map(levels)).astype(object)
     frame = frame[frame["severity"] != "ignore"]
     frame = frame.sort_values(
         ["source", "row", "column", "check", "message"], na_position="first", kind="stable"

@@ -7,9 +7,11 @@ and the data-quality stage turns them into the declared types.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from kpirules import model
@@ -18,6 +20,23 @@ from kpirules.data.binding import DataError, FileSpec
 
 ROW = "_row"
 SNIFF_BYTES = 8192  # enough to tell a binary file from text
+PREVIEW_ROWS = 20  # rows kept (as text) to find a header that is lower than declared
+# A cell that says a row holds totals: "Total", "Grand total", "Sum", 合计, 总计, 小计 …
+TOTALS = re.compile(
+    r"(?i)^\s*(?:grand\s+|sub-?)?(?:totals?|sum)\b.*|^\s*(?:合计|总计|小计|共计|总和)"
+)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the reader saw that the user should know: a source-level finding, or
+    one about a row (the data-quality stage turns it into a finding)."""
+
+    check: str
+    message: str
+    row: int | None = None
+    column: str | None = None
+    severity: str | None = None  # None: the check's level
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,10 @@ class RawTable:
     source: str
     file: str  # for messages
     frame: pd.DataFrame  # raw cells, plus ROW (int64); a RangeIndex
+    options: dict = field(default_factory=dict)  # the binding's layout and format options
+    notes: tuple[Note, ...] = ()
+    preview: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (row, cells) above the header
+    from_file: bool = False  # a file is expected to hold rows; a DataFrame may be empty
 
 
 def read_all(specs: Mapping[str, FileSpec]) -> dict[str, RawTable]:
@@ -43,14 +66,25 @@ def read_all(specs: Mapping[str, FileSpec]) -> dict[str, RawTable]:
 
 def read(spec: FileSpec) -> RawTable:
     readers = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet}
+    notes: list[Note] = []
+    preview: list = []
     try:
-        frame = readers[spec.format](spec)
+        frame = readers[spec.format](spec, notes, preview)
     except DataError:
         raise
     except Exception as exc:  # parsers raise many types; the user needs the file and the cause
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{spec.shown}: cannot read as {spec.format}: {detail}") from None
-    return RawTable(spec.source, spec.shown, _rename(frame, spec.rename, spec.shown))
+    frame = _rename(frame, spec.rename, spec.shown)
+    return RawTable(
+        spec.source,
+        spec.shown,
+        frame,
+        {**spec.options, "rename": dict(spec.rename)},
+        tuple(notes),
+        tuple(preview),
+        from_file=True,
+    )
 
 
 def from_frames(frames: Mapping[str, object], policy: model.Policy) -> dict[str, RawTable]:
@@ -103,10 +137,11 @@ def empty_frame(spec: model.Source) -> pd.DataFrame:
 # ------------------------------------------------------------------ formats
 
 
-def _read_csv(spec: FileSpec) -> pd.DataFrame:
+def _read_csv(spec: FileSpec, notes: list[Note], preview: list) -> pd.DataFrame:
     with open(spec.path, "rb") as handle:
         if b"\x00" in handle.read(SNIFF_BYTES):
             raise DataError(f"{spec.shown}: binary data, not a CSV text file")
+    skipped = spec.option("header_row", 1) - 1
     try:
         # Every cell as text, nothing guessed as missing: typing is the quality stage's job.
         cells = pd.read_csv(
@@ -119,7 +154,17 @@ def _read_csv(spec: FileSpec) -> pd.DataFrame:
             encoding=spec.encoding,
             sep=spec.delimiter,
             engine="c",
+            skiprows=skipped,  # a title or notes above the header (`header_row`)
         )
+    except pd.errors.ParserError as exc:
+        detail = str(exc).strip().splitlines()[0]
+        hint = ""
+        if skipped == 0 and re.search(r"Expected 1 fields in line \d+", detail):
+            hint = (
+                "; if the first lines are a title or notes, set `header_row:` in the binding "
+                "to the row that names the columns"
+            )
+        raise DataError(f"{spec.shown}: cannot read as csv: {detail}{hint}") from None
     except pd.errors.EmptyDataError:
         if spec.path.stat().st_size:  # only blank lines, or a blank first line
             raise DataError(f"{spec.shown}: row 1 is empty; it must name the columns") from None
@@ -129,31 +174,134 @@ def _read_csv(spec: FileSpec) -> pd.DataFrame:
             f"{spec.shown}: not {spec.encoding} text (byte 0x{exc.object[exc.start]:02X} at "
             f"offset {exc.start}); set `encoding:` in the binding"
         ) from None
-    return _with_header(cells, spec.shown)
+    # The row numbers a spreadsheet shows (rows skipped above the header still count).
+    cells.index = pd.RangeIndex(skipped + 1, skipped + len(cells) + 1)
+    return _with_header(cells, spec, notes, preview)
 
 
-def _read_xlsx(spec: FileSpec) -> pd.DataFrame:
+def _read_xlsx(spec: FileSpec, notes: list[Note], preview: list) -> pd.DataFrame:
     import openpyxl  # only when an Excel file is read
 
     book = openpyxl.load_workbook(spec.path, read_only=True, data_only=True)
     try:
-        if spec.sheet is not None and spec.sheet not in book.sheetnames:
+        sheet = _pick_sheet(book, spec, notes)
+        cells, merged = _used_cells(book, sheet)
+    finally:
+        book.close()
+    if cells.empty:
+        others = [name for name in book.sheetnames if name != sheet.title]
+        hint = (
+            f"; the workbook also has {', '.join(map(repr, others))}: name one with `sheet:`"
+            if others and spec.sheet is None
+            else ""
+        )
+        raise DataError(
+            f"{spec.shown}: sheet {sheet.title!r} is empty; row 1 must name the columns" + hint
+        )
+    header_row = spec.option("header_row", 1)
+    merged = [m for m in merged if m[1] > header_row]  # data rows only (not the header)
+    if merged and spec.option("merged") == "fill":
+        cells = _fill_merged(cells, merged)
+    elif merged:
+        for first_col, first_row, last_col, last_row in merged:
+            ref = f"{_letters(first_col)}{first_row}:{_letters(last_col)}{last_row}"
+            notes.append(
+                Note(
+                    "merged_cells",
+                    f"cells {ref} are merged: only {_letters(first_col)}{first_row} holds the "
+                    "value, the other cells read as empty; set `merged: fill` in the binding "
+                    "to copy the value into every cell",
+                    row=first_row,
+                )
+            )
+    return _with_header(cells, spec, notes, preview)
+
+
+def _pick_sheet(book, spec: FileSpec, notes: list[Note]):
+    """The named sheet; else the first visible one. Say which was read when there was a
+    choice, and which hidden sheets were passed over."""
+    if spec.sheet is not None:
+        if spec.sheet not in book.sheetnames:
             raise DataError(
                 f"{spec.shown}: no sheet {spec.sheet!r} (sheets: {', '.join(book.sheetnames)})"
             )
-        sheet = book[spec.sheet] if spec.sheet is not None else book.worksheets[0]
-        sheet.reset_dimensions()  # some writers record a wrong used range; read what is there
-        rows = list(sheet.iter_rows(min_row=1, values_only=True))
-    finally:
-        book.close()
-    width = max((len(r) for r in rows), default=0)
-    cells = pd.DataFrame([(*r, *[None] * (width - len(r))) for r in rows], dtype=object)
-    if cells.empty:
-        raise DataError(f"{spec.shown}: the sheet is empty; row 1 must name the columns")
-    return _with_header(cells, spec.shown)
+        return book[spec.sheet]
+    sheets = book.worksheets
+    visible = [s for s in sheets if getattr(s, "sheet_state", "visible") == "visible"]
+    if not visible:
+        raise DataError(f"{spec.shown}: every sheet is hidden; name the one to read with `sheet:`")
+    sheet = visible[0]
+    hidden = [s.title for s in sheets if s not in visible]
+    if len(sheets) > 1:
+        skipped = f"; hidden sheets are not read: {', '.join(map(repr, hidden))}" if hidden else ""
+        notes.append(
+            Note(
+                "sheet",
+                f"read sheet {sheet.title!r}, the first visible one of {len(sheets)}"
+                f"{skipped}; name another with `sheet:` in the binding",
+                severity="warning" if hidden and sheets[0] is not sheet else "info",
+            )
+        )
+    return sheet
 
 
-def _read_parquet(spec: FileSpec) -> pd.DataFrame:
+def _used_cells(book, sheet) -> tuple[pd.DataFrame, list[tuple[int, int, int, int]]]:
+    """The cells that hold a value, as a frame indexed by sheet row and labelled by
+    column position (0 is A); plus the merged ranges (first col, first row, last col,
+    last row; columns 0-based). Empty cells — formatted ones far away, like XFD1048576 —
+    take no memory and no time: only the cells the file lists with a value are kept."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    rows: dict[int, dict[int, object]] = {}
+    with book._archive.open(sheet._worksheet_path) as source:
+        parser = WorkSheetParser(
+            source,
+            book.shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        for number, row in parser.parse():
+            kept = {c["column"] - 1: c["value"] for c in row if not _is_blank(c["value"])}
+            if kept:
+                rows[number] = kept
+        merged_cells = parser.merged_cells
+    columns = sorted({c for row in rows.values() for c in row})
+    numbers = sorted(rows)
+    cells = pd.DataFrame(
+        {c: [rows[n].get(c) for n in numbers] for c in columns},
+        index=pd.Index(numbers, dtype="int64"),
+        dtype=object,
+    )
+    merged = []
+    for cell_range in getattr(merged_cells, "mergeCell", None) or ():
+        from openpyxl.utils.cell import range_boundaries
+
+        min_col, min_row, max_col, max_row = range_boundaries(cell_range.ref)
+        if (min_col, min_row) != (max_col, max_row):
+            merged.append((min_col - 1, min_row, max_col - 1, max_row))
+    return cells, sorted(merged, key=lambda m: (m[1], m[0]))
+
+
+def _fill_merged(cells: pd.DataFrame, merged: list) -> pd.DataFrame:
+    """Copy each merged range's value (its top-left cell) into every cell it covers."""
+    cells = cells.copy()
+    for first_col, first_row, last_col, last_row in merged:
+        if first_row not in cells.index or first_col not in cells.columns:
+            continue  # the range holds no value
+        value = cells.at[first_row, first_col]
+        for column in range(first_col, last_col + 1):
+            if column not in cells.columns:
+                cells[column] = pd.Series(None, index=cells.index, dtype=object)
+            for row in range(first_row, last_row + 1):
+                if row not in cells.index:
+                    cells.loc[row] = None
+                cells.at[row, column] = value
+    return cells.sort_index().reindex(columns=sorted(cells.columns))
+
+
+def _read_parquet(spec: FileSpec, notes: list[Note], preview: list) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     frame = pq.read_table(spec.path).to_pandas(date_as_object=False)
@@ -167,27 +315,68 @@ def _read_parquet(spec: FileSpec) -> pd.DataFrame:
 # ------------------------------------------------------------------ shared
 
 
-def _with_header(cells: pd.DataFrame, shown: str) -> pd.DataFrame:
-    """Row 1 names the columns; the data starts on row 2. Blank rows are not data."""
-    cells = cells.reset_index(drop=True)
-    blank = _blank(cells)
-    if blank.iloc[0]:
-        raise DataError(f"{shown}: row 1 is empty; it must name the columns")
-    header = cells.iloc[0]
-    data = cells.iloc[1:]
+def _with_header(
+    cells: pd.DataFrame, spec: FileSpec, notes: list[Note], preview: list
+) -> pd.DataFrame:
+    """The header row (row 1 unless the binding says `header_row`) names the columns; the
+    data starts below it. Rows above the header and blank rows are not data.
+
+    `cells` is indexed by the row number the user sees and labelled by column position
+    (0 is column A); rows missing from it are blank."""
+    shown, header_row = spec.shown, spec.option("header_row", 1)
+    blank = _blank(cells).to_numpy()
+    found = np.flatnonzero((cells.index.to_numpy() == header_row) & ~blank)
+    if not len(found):
+        raise DataError(f"{shown}: row {header_row} is empty; it must name the columns")
+    at = int(found[0])
+    above = cells.iloc[:at][~blank[:at]]
+    preview.extend(
+        (int(n), tuple("" if _is_blank(v) else str(v).strip() for v in row))
+        for n, row in zip(above.index, above.itertuples(index=False), strict=True)
+    )
+    header = cells.iloc[at]
+    data = cells.iloc[at + 1 :]
     names: list[str] = []
     keep: list[int] = []
     for position, value in enumerate(header):
         name = "" if _is_blank(value) else str(value).strip()
         if not name and _blank(data.iloc[:, [position]]).all():
             continue  # an unnamed, empty column: formatting, not data
-        names.append(name or f"(column {_letters(position)})")
+        names.append(name or f"(column {_letters(int(cells.columns[position]))})")
         keep.append(position)
     _refuse_duplicates(names, shown)
     frame = data.iloc[:, keep].copy()
     frame.columns = names
-    frame[ROW] = (frame.index + 1).astype("int64")  # index 0 is the header, row 1
-    return frame[~blank.iloc[1:].to_numpy()].reset_index(drop=True)
+    frame[ROW] = frame.index.to_numpy(dtype="int64")
+    frame = frame[~blank[at + 1 :]].reset_index(drop=True)
+    if len(frame):
+        last = frame.iloc[-1]
+        label = next(
+            (str(v).strip() for v in last.drop(ROW) if isinstance(v, str) and TOTALS.match(v)),
+            None,
+        )
+        row = int(last[ROW])
+        if spec.option("totals_row"):
+            notes.append(
+                Note(
+                    "totals_row",
+                    f"row {row} is the totals row the binding declares (`totals_row: true`); "
+                    "it is not read" + (f" ({label!r})" if label else ""),
+                    row=row,
+                    severity="info",
+                )
+            )
+            frame = frame.iloc[:-1]
+        elif label is not None:
+            notes.append(
+                Note(
+                    "totals_row",
+                    f"row {row} looks like a totals row ({label!r}) but is read as data; "
+                    "if it holds totals, set `totals_row: true` in the binding",
+                    row=row,
+                )
+            )
+    return frame
 
 
 def _blank(cells: pd.DataFrame) -> pd.Series:
