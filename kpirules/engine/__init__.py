@@ -146,9 +146,10 @@ def evaluate(
     roster = policy.roster
     if roster is None:
         raise EvaluationError("the policy declares no roster to evaluate")
-    frames = everyone if subjects is None else rows_of(policy, everyone, set(subjects))
-    subjects = frames[roster.name][roster.key]
-    level = Level("subject", pd.Series(subjects.to_numpy(), index=subjects.to_numpy()), periods)
+    only = subjects is not None
+    frames = rows_of(policy, everyone, set(subjects)) if only else everyone
+    keys = frames[roster.name][roster.key].to_numpy()
+    level = Level("subject", pd.Series(keys, index=keys), periods)
     notes = Notes()
     evaluator = Evaluator(policy, frames, calendar, level, notes)
     plan = build(policy)
@@ -171,9 +172,9 @@ def evaluate(
         notes,
         compute_steps,
         # subject positions are shared by levels over the same roster rows
-        evaluator.shared if subjects is None else {},
+        {} if only else evaluator.shared,
         # with `subjects`: the goals of the groups they are in, from those groups' rows
-        owners=None if subjects is None else frames,
+        owners=frames if only else None,
     )
     results.fill(
         calendar=calendar,
