@@ -15,6 +15,7 @@ from kpirules.engine.cascade import goal_attainment, objective_attainment
 from kpirules.engine.expressions import Evaluator, Level, Notes, _holds, minutes_per
 from kpirules.engine.outcomes import employment_factor, fire_actions, level_tester, payouts
 from kpirules.engine.scoring import apply_limits, entry_score, weighted_total
+from kpirules.engine.slices import rows_of
 from kpirules.periods import Calendar, calendar_of
 from kpirules.plan import IndicatorStep, Plan, build, nodes
 from kpirules.plan.nodes import GateEffect
@@ -189,22 +190,6 @@ def evaluate(
     if progress:
         progress(total_steps, total_steps)
     return results
-
-
-def rows_of(
-    policy: model.Policy, frames: dict[str, pd.DataFrame], subjects: set[str]
-) -> dict[str, pd.DataFrame]:
-    """Each source's rows about these subjects (the roster's rows of them): everything
-    their own numbers are computed from. Rows keep their `_row` numbers."""
-    kept = {}
-    for name, frame in frames.items():
-        spec = policy.sources.get(name)
-        column = (spec.key if spec.is_roster else spec.subject) if spec else None
-        if column is None or column not in frame:
-            kept[name] = frame  # rows about no one in particular: every subject reads them
-            continue
-        kept[name] = frame[frame[column].isin(subjects).to_numpy()]
-    return kept
 
 
 def _score_scorecards(plan: Plan, evaluator, calendar, progress, offset, total_steps) -> dict:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from kpirules import model
 from kpirules.engine.expressions import Evaluator, Level, Notes, _compare
+from kpirules.engine.slices import rows_of
 from kpirules.periods import Calendar
 from kpirules.plan import Plan
 
@@ -45,10 +46,13 @@ def goal_attainment(
                 keys = pd.Series("company", index=subjects.to_numpy())
             else:
                 keys = pd.Series(frames[roster.name][column].to_numpy(), index=subjects.to_numpy())
-                if owners is not None:  # only the groups asked about: rows of others drop
-                    keys = keys.where(keys.isin(owners[roster.name][column].dropna().unique()))
+            level_frames, level_shared = frames, shared
+            if owners is not None and level_name != "company":
+                # only the groups asked about, from their members' rows
+                keys = keys[keys.isin(owners[roster.name][column].dropna().unique())]
+                level_frames, level_shared = rows_of(policy, frames, set(keys.index)), {}
             level = Level(level_name, keys, periods)
-            evaluator = Evaluator(policy, frames, calendar, level, notes, shared)
+            evaluator = Evaluator(policy, level_frames, calendar, level, notes, level_shared)
             needed = {name for g in plan.goals if g.level == level_name for name in g.needs}
             # the goals' indicators at this level, dependencies first
             compute(evaluator, [s for s in plan.steps if s.name in needed], plan.by_period)
