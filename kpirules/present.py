@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from kpirules import model
+from kpirules.text import plain
 
 
 def _pct(value) -> str:
@@ -152,14 +154,15 @@ def print_results(results, console: Console, limit: int = 50) -> None:
             table.add_column(column, justify=justify, no_wrap=column in ("subject", "period"))
         for row in people.head(limit).itertuples(index=False):
             total = "—" if row.total != row.total else f"{row.total:.1f}"
-            table.add_row(
-                str(row.subject),
-                str(row.name or ""),
-                str(row.department or ""),
+            rating = plain(row.rating) if isinstance(row.rating, str) else f"[dim]{row.status}[/]"
+            table.add_row(  # values from the data are text, never markup
+                plain(row.subject),
+                plain(row.name if isinstance(row.name, str) else ""),
+                plain(row.department if isinstance(row.department, str) else ""),
                 row.period,
                 row.scorecard,
                 total,
-                row.rating or f"[dim]{row.status}[/]",
+                rating,
                 _money(row.payout, None) if row.payout == row.payout else "—",
                 str(row.actions),
             )
@@ -204,9 +207,11 @@ def print_results(results, console: Console, limit: int = 50) -> None:
         for row in results.quality.head(20).itertuples(index=False):
             where = row.file if pd.isna(row.row) else f"{row.file}:{row.row}"
             colour = "red" if row.severity == "error" else "yellow"
-            console.print(
-                f"  [{colour}]{row.severity}[/] {where} [dim]{row.check}[/] {row.message}",
-                highlight=False,
-            )
+            line = Text("  ")
+            line.append(row.severity, style=colour)
+            line.append(f" {where} ")
+            line.append(row.check, style="dim")
+            line.append(f" {row.message}")
+            console.print(line, highlight=False)
         if len(results.quality) > 20:
             console.print(f"[dim]… {len(results.quality) - 20} more findings[/]")

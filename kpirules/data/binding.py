@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from kpirules import model
 from kpirules.check.expressions import suggest
 from kpirules.loader import confined, display_path, find_root
+from kpirules.paths import confine
 from kpirules.resources import schema
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
@@ -61,6 +62,8 @@ def resolve(data: str | Path, policy: model.Policy) -> dict[str, FileSpec]:
 
 def load_binding(path: Path, policy: model.Policy) -> dict[str, FileSpec]:
     shown = display_path(path)
+    if confine(path, find_root(path)) is None:  # a link out of the project: not read
+        raise DataError(f"{path}: the binding leads outside the project root; not read")
     document = _read_yaml(path, shown)
     if document is None:
         raise DataError(f"{shown}: the binding is empty; it needs `version: 1` and `sources:`")
