@@ -22,7 +22,10 @@ def people_frame(results: Results) -> pd.DataFrame:
     if totals.empty:
         return totals
     if len(results.payouts):
-        paid = results.payouts.groupby(keys, sort=False)["amount"].sum().rename("payout")
+        # A payout that came out missing (a division by zero in `pay`) leaves the
+        # person's payout missing, not 0.
+        amounts = results.payouts.groupby(keys, sort=False)["amount"]
+        paid = amounts.sum().where(~amounts.apply(lambda a: a.isna().any())).rename("payout")
         totals = totals.merge(paid, left_on=keys, right_index=True, how="left")
     else:
         totals["payout"] = 0.0

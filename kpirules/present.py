@@ -199,8 +199,12 @@ def print_results(results, console: Console, limit: int = 50) -> None:
         f"data-quality findings: {summary['data_quality_findings']}",
     ]
     if summary["notes"]:
-        lines.append(f"evaluation notes: {summary['notes']} (see JSON output)")
-    console.print("\n".join(lines))
+        lines.append(f"evaluation notes: {summary['notes']}")
+        for row in results.notes.head(10).itertuples(index=False):
+            lines.append(f"  {row.where}: {row.note} ({row.count}×)")
+        if summary["notes"] > 10:
+            lines.append(f"  … {summary['notes'] - 10} more notes in the JSON output")
+    console.print(Text("\n".join(lines)))
     if len(results.quality):
         # One line each, `file:row` first like a diagnostic: readable at any width.
         console.print("[bold]Data quality[/]")

@@ -84,6 +84,7 @@ def payouts(
     calendar,
 ) -> pd.DataFrame:
     index = evaluator.level.index
+    evaluator.where = f"incentive {incentive.name}"  # a note (division by zero) names it
     gate_ok = pd.Series(True, index=index)
     for gate in incentive.gates:
         gate_ok &= _holds(evaluator.grid(gate.condition, env))
@@ -138,6 +139,7 @@ def fire_actions(
 ) -> list[pd.DataFrame]:
     fired = []
     index = evaluator.level.index
+    evaluator.where = origin  # a note (division by zero) names the rule's origin
     member_mask = members.reindex(index, fill_value=False).to_numpy()
     manager = None
     roster = evaluator.roster
