@@ -350,7 +350,13 @@ def test_drill_down_on_an_empty_source_is_an_empty_result(project: Path) -> None
 
 @pytest.mark.parametrize(
     ("divisor", "column", "width"),
-    [("0", 29, 1), ("(2 - 2)", 30, 5), ("zero", 29, 4), ("0 min", 29, 5)],
+    [
+        ("0", 29, 1),
+        ("(2 - 2)", 30, 5),
+        ("zero", 29, 4),
+        ("0 min", 29, 5),
+        ("(0 * sum(tickets.minutes))", 30, 24),
+    ],
 )
 def test_division_by_a_constant_zero_is_an_error(project, divisor, column, width) -> None:
     text = POLICY.replace("= mean(tickets.minutes)", f"= mean(tickets.minutes) / {divisor}")

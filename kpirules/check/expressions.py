@@ -163,7 +163,8 @@ class ExpressionChecker:
 
     def _fixed_value(self, expr: ast.Expr, depth: int = 0) -> Decimal | None:
         """The value of an expression built only from literals and benchmarks (`0`,
-        `0 CNY`, `2 - 2`, a benchmark that is 0), or None; reports nothing."""
+        `0 CNY`, `2 - 2`, a benchmark that is 0), or 0 for a product with such a zero
+        factor (`0 * x`); else None. Reports nothing."""
         if depth > 50:
             return None
         if isinstance(expr, (ast.Number, ast.Percent, ast.Quantity)):
@@ -176,6 +177,8 @@ class ExpressionChecker:
         if isinstance(expr, ast.Binary) and expr.op in ("+", "-", "*", "/"):
             left = self._fixed_value(expr.left, depth + 1)
             right = self._fixed_value(expr.right, depth + 1)
+            if expr.op == "*" and 0 in (left, right):  # `0 * x` is 0 whatever x is
+                return Decimal(0)
             if left is None or right is None or (expr.op == "/" and right == 0):
                 return None
             try:
