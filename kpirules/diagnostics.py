@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.cells import cell_len
+
+from kpirules.text import neutralise
 
 
 class Severity(enum.IntEnum):
@@ -103,7 +104,11 @@ class SourceCache:
     def line(self, file: str, number: int) -> str | None:
         lines = self._lines.get(file)
         if lines is None:
+            # A file not read by the loader: quoted only when it is a plain file, never
+            # through a symbolic link (the loader refuses those that leave the root).
             try:
+                if Path(file).is_symlink():
+                    return None
                 text = Path(file).read_text(encoding="utf-8-sig", errors="replace")
             except OSError:
                 return None
@@ -115,35 +120,35 @@ class SourceCache:
 
 
 def visible(text: str) -> str:
-    """Control characters shown as U+FFFD, one cell wide, so a policy file cannot send
-    escape sequences to the terminal and the caret stays aligned."""
-    return _CONTROL.sub("\ufffd", text.replace("\t", " "))
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+    """One line for the terminal: tabs as spaces, every other control or invisible
+    formatting character as its visible escape (`\\x1b`), so a policy file cannot send
+    escape sequences to the terminal (kpirules.text.neutralise)."""
+    return neutralise(text.replace("\t", " "), keep="")
 
 
 def render_text(diagnostic: Diagnostic, sources: SourceCache | None = None) -> str:
     """`file:line:col: CODE message`, the source line with a caret, then the hint."""
     span = diagnostic.span
-    out = [visible(f"{span}: {diagnostic.code} {diagnostic.message}")]
+    out = [neutralise(f"{span}: {diagnostic.code} {diagnostic.message}")]
     source_line = sources.line(span.file, span.line) if sources and span.line else None
     if source_line is not None:
-        shown = visible(source_line.rstrip("\r"))
-        if len(shown) > 200:  # a minified or binary line: show the region around the caret
-            start = max(0, span.column - 80)
-            shown = ("…" if start else "") + shown[start : start + 160]
-            caret_col = span.column - start + (1 if start else 0)
-        else:
-            caret_col = span.column
+        raw = source_line.rstrip("\r")
+        # Columns count characters of the raw line; an escaped character takes several.
+        caret_col = len(visible(raw[: max(span.column, 1) - 1])) + 1
         width = 1
         if span.end_line == span.line and span.end_column > span.column:
-            width = min(span.end_column - span.column, max(1, len(shown) - caret_col + 1))
+            width = len(visible(raw[span.column - 1 : span.end_column - 1]))
+        shown = visible(raw)
+        if len(shown) > 200:  # a minified or binary line: show the region around the caret
+            start = max(0, caret_col - 80)
+            shown = ("…" if start else "") + shown[start : start + 160]
+            caret_col = caret_col - start + (1 if start else 0)
+        width = min(width, max(1, len(shown) - caret_col + 1))
         gutter = f"{span.line:>5} | "
         out.append(gutter + shown)
         # Pad by display cells so the caret stays under CJK text, which is two cells wide.
         pad = cell_len(shown[: max(caret_col, 1) - 1])
         out.append(" " * (len(gutter) + pad) + "^" * max(width, 1))
     if diagnostic.hint:
-        out.append(visible(f"  hint: {diagnostic.hint}"))
+        out.append(neutralise(f"  hint: {diagnostic.hint}"))
     return "\n".join(out)

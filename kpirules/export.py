@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,10 @@ def people_frame(results: Results) -> pd.DataFrame:
     if totals.empty:
         return totals
     if len(results.payouts):
-        paid = results.payouts.groupby(keys, sort=False)["amount"].sum().rename("payout")
+        # A payout that came out missing (a division by zero in `pay`) leaves the
+        # person's payout missing, not 0.
+        amounts = results.payouts.groupby(keys, sort=False)["amount"]
+        paid = amounts.sum().where(~amounts.apply(lambda a: a.isna().any())).rename("payout")
         totals = totals.merge(paid, left_on=keys, right_index=True, how="left")
     else:
         totals["payout"] = 0.0
@@ -45,8 +49,26 @@ def people_frame(results: Results) -> pd.DataFrame:
     return totals.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+# A text cell starting with one of these is read by spreadsheets as a formula
+# (`=HYPERLINK(…)`, `@SUM(…)`, `-2+3`, a leading tab or CR): OWASP's CSV injection.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def formula_safe(value: object) -> object:
+    """A text cell that would start a formula, prefixed with a single quote (OWASP): a
+    spreadsheet then shows it as the text it is. Numbers — and text that is just a number,
+    like `-3.5` — are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def write_csv(results: Results, path: Path | None) -> str | None:
-    text = people_frame(results).to_csv(index=False, lineterminator="\n")
+    frame = people_frame(results)
+    for column in frame.select_dtypes(include=["object", "string"]).columns:
+        frame[column] = frame[column].map(formula_safe, na_action="ignore")
+    text = frame.to_csv(index=False, lineterminator="\n")
     if path is None:
         return text
     path.write_text(text, encoding="utf-8")

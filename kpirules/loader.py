@@ -14,9 +14,9 @@ from pathlib import Path
 from kpirules import ast
 from kpirules.diagnostics import NO_SPAN, Diagnostic, SourceCache, Span, error
 from kpirules.parser import normalize, parse
+from kpirules.paths import confine, display_path, find_root
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # no real policy file comes near this
-ROOT_MARKERS = ("pyproject.toml", ".kpirules.toml", "kpirules.toml", ".git")
 EXTENSION = ".kpi"
 
 
@@ -29,27 +29,6 @@ class Unit:
     modules: list[ast.Module] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: SourceCache = field(default_factory=SourceCache)
-
-
-def display_path(path: Path) -> str:
-    """Paths in diagnostics: relative to the working directory when below it."""
-    try:
-        resolved = Path(path).resolve()
-        cwd = Path.cwd().resolve()
-    except (OSError, RuntimeError):  # a symlink loop, a vanished folder
-        return str(path)
-    if resolved.is_relative_to(cwd):
-        return str(resolved.relative_to(cwd))
-    return str(resolved)
-
-
-def find_root(start: Path) -> Path:
-    start = start.resolve()
-    folder = start if start.is_dir() else start.parent
-    for candidate in (folder, *folder.parents):
-        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
-            return candidate
-    return folder
 
 
 def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -149,8 +128,23 @@ def load_unit(path: str | Path, root: Path | None = None) -> Unit:
     loaded: dict[Path, ast.Module | None] = {}
     # Depth-first over imports; `stack` holds the chain for cycle detection.
     for entry in entries:
-        _load_file(entry.resolve(), unit, loaded, [])
+        target = confine(entry, root)
+        if target is None:
+            unit.diagnostics.append(outside_root(entry, root))
+            continue
+        _load_file(target, unit, loaded, [])
     return unit
+
+
+def outside_root(entry: Path, root: Path) -> Diagnostic:
+    """E102 for a policy file (a symbolic link) whose target lies outside the root: named
+    by the link, never read, so nothing of the target is shown."""
+    return error(
+        "E102",
+        f"policy file '{entry}' leads outside the project root ({display_path(root)})",
+        Span(str(entry), 1, 1, 1, 1),
+        hint="it is a symbolic link to a file outside the project; copy the file in instead",
+    )
 
 
 def _load_file(path: Path, unit: Unit, loaded: dict, stack: list[Path]) -> None:
@@ -184,8 +178,8 @@ def _resolve_import(item: ast.Import, importer: Path, unit: Unit, chain: list[Pa
             error("E104", f"imports must name a {EXTENSION} file: {raw!r}", span)
         )
         return None
-    target = (importer.parent / raw).resolve()
-    if not target.is_relative_to(unit.root):
+    target = confine(raw, unit.root, importer.parent)
+    if target is None:
         unit.diagnostics.append(
             error(
                 "E102",
@@ -216,7 +210,7 @@ def confined(
     path: str, base: Path, root: Path, span: Span = NO_SPAN
 ) -> tuple[Path | None, Diagnostic | None]:
     """Resolve a data or fixture path against `base`, refusing anything outside `root`."""
-    target = (base / path).resolve()
-    if not target.is_relative_to(root.resolve()):
+    target = confine(path, root, base)
+    if target is None:
         return None, error("E102", f"path {path!r} points outside the project root", span)
     return target, None

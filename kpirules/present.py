@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from kpirules import model
+from kpirules.text import plain
 
 
 def _pct(value) -> str:
@@ -152,14 +154,15 @@ def print_results(results, console: Console, limit: int = 50) -> None:
             table.add_column(column, justify=justify, no_wrap=column in ("subject", "period"))
         for row in people.head(limit).itertuples(index=False):
             total = "—" if row.total != row.total else f"{row.total:.1f}"
-            table.add_row(
-                str(row.subject),
-                str(row.name or ""),
-                str(row.department or ""),
+            rating = plain(row.rating) if isinstance(row.rating, str) else f"[dim]{row.status}[/]"
+            table.add_row(  # values from the data are text, never markup
+                plain(row.subject),
+                plain(row.name if isinstance(row.name, str) else ""),
+                plain(row.department if isinstance(row.department, str) else ""),
                 row.period,
                 row.scorecard,
                 total,
-                row.rating if isinstance(row.rating, str) else f"[dim]{row.status}[/]",
+                rating,
                 _money(row.payout, None) if row.payout == row.payout else "—",
                 str(row.actions),
             )
@@ -196,8 +199,12 @@ def print_results(results, console: Console, limit: int = 50) -> None:
         f"data-quality findings: {summary['data_quality_findings']}",
     ]
     if summary["notes"]:
-        lines.append(f"evaluation notes: {summary['notes']} (see JSON output)")
-    console.print("\n".join(lines))
+        lines.append(f"evaluation notes: {summary['notes']}")
+        for row in results.notes.head(10).itertuples(index=False):
+            lines.append(f"  {row.where}: {row.note} ({row.count}×)")
+        if summary["notes"] > 10:
+            lines.append(f"  … {summary['notes'] - 10} more notes in the JSON output")
+    console.print(Text("\n".join(lines)))
     if len(results.quality):
         # One line each, `file:row` first like a diagnostic: readable at any width. Errors
         # first and every one of them (they are why a run stops), then warnings and notes
@@ -210,10 +217,12 @@ def print_results(results, console: Console, limit: int = 50) -> None:
         for row in shown.itertuples(index=False):
             where = row.file if pd.isna(row.row) else f"{row.file}:{row.row}"
             colour = {"error": "red", "warning": "yellow"}.get(row.severity, "blue")
-            console.print(
-                f"  [{colour}]{row.severity}[/] {where} [dim]{row.check}[/] {row.message}",
-                highlight=False,
-            )
+            line = Text("  ")  # values from the data are text, never markup
+            line.append(row.severity, style=colour)
+            line.append(f" {where} ")
+            line.append(row.check, style="dim")
+            line.append(f" {row.message}")
+            console.print(line, highlight=False)
         if len(quality) > len(shown):
             rest = ordered.iloc[len(shown) :]["severity"].value_counts(sort=False)
             counts = ", ".join(f"{n} {severity}" for severity, n in rest.items())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kpirules import model
+from kpirules.text import to_json
 
 SCHEMA_VERSION = 1
 
@@ -274,7 +274,7 @@ class Results:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+        return to_json(self.to_dict(), indent=2, allow_nan=False) + "\n"
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

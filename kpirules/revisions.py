@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from kpirules.ast import unescape
-from kpirules.loader import EXTENSION, ROOT_MARKERS, display_path
+from kpirules.loader import EXTENSION
+from kpirules.paths import ROOT_MARKERS, display_path
 
 GIT_TIMEOUT = 60  # seconds per git call; reading a local repository takes milliseconds
 FILE_MARKERS = tuple(marker for marker in ROOT_MARKERS if marker != ".git")

@@ -717,11 +717,15 @@ def test_binding_schema_errors_name_the_yaml_path(project):
         "data.yaml: sources.employees.rename.a: 1 is not of type 'string'",
         "data.yaml: sources.orders: 'path' is a required property",
     ]
+    # A schema error is reported with the other problems, all at once.
     assert binding_problems(project, "version: 2\nsources: {}\n") == [
-        "data.yaml: version: 1 was expected"
+        "data.yaml: version: 1 was expected",
+        "data.yaml: source 'employees' has no entry under 'sources'",
+        "data.yaml: source 'orders' has no entry under 'sources'",
     ]
     assert binding_problems(project, "- orders\n") == [
-        "data.yaml: ['orders'] is not of type 'object'"
+        "data.yaml: ['orders'] is not of type 'object'; a binding is a mapping with "
+        "`version: 1` and `sources:`"
     ]
     assert binding_problems(project, "") == [
         "data.yaml: the binding is empty; it needs `version: 1` and `sources:`"

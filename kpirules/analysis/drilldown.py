@@ -99,7 +99,8 @@ def drilldown(
     for label in slices:  # one evaluation per slice, vectorised over the rows inside it
         sliced = {**frames, source: rows[(labels == label).to_numpy()]}
         parts.append({"slice": label, **_evaluate(policy, sliced, scope, periods, ind, shape)})
-    frame = pd.DataFrame(parts)
+    # The columns are named even when there is no slice (an empty source): no rows.
+    frame = pd.DataFrame(parts, columns=["slice", *whole])
     additive = shape is not None and shape.additive
     i_base, i_new = whole["base_value"], whole["value"]
     if additive:

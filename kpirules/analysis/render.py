@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -12,6 +11,8 @@ from rich.table import Table
 
 from kpirules.analysis.report import Report, Section
 from kpirules.results import records
+from kpirules.text import plain
+from kpirules.text import to_json as json_text
 
 SCHEMA_VERSION = 1
 
@@ -85,7 +86,7 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(to_dict(report), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return json_text(to_dict(report), indent=2, allow_nan=False) + "\n"
 
 
 def _json_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +111,7 @@ def print_report(report: Report, console: Console) -> None:
         for column in columns:
             table.add_column(column, justify="left" if column in _TEXT_HEADERS else "right")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(plain(cell) for cell in row))  # values are text, never markup
         if rows:
             console.print(table)
         else:

@@ -161,6 +161,36 @@ class ExpressionChecker:
         )
         return None
 
+    def _fixed_value(self, expr: ast.Expr, depth: int = 0) -> Decimal | None:
+        """The value of an expression built only from literals and benchmarks (`0`,
+        `0 CNY`, `2 - 2`, a benchmark that is 0), or 0 for a product with such a zero
+        factor (`0 * x`); else None. Reports nothing."""
+        if depth > 50:
+            return None
+        if isinstance(expr, (ast.Number, ast.Percent, ast.Quantity)):
+            return expr.value
+        if isinstance(expr, ast.Negate):
+            inner = self._fixed_value(expr.operand, depth + 1)
+            return None if inner is None else -inner
+        if isinstance(expr, ast.Name) and expr.name in self.symbols.benchmarks:
+            return self._fixed_value(self.symbols.benchmarks[expr.name].expr, depth + 1)
+        if isinstance(expr, ast.Binary) and expr.op in ("+", "-", "*", "/"):
+            left = self._fixed_value(expr.left, depth + 1)
+            right = self._fixed_value(expr.right, depth + 1)
+            if expr.op == "*" and 0 in (left, right):  # `0 * x` is 0 whatever x is
+                return Decimal(0)
+            if left is None or right is None or (expr.op == "/" and right == 0):
+                return None
+            try:
+                if expr.op == "+":
+                    return left + right
+                if expr.op == "-":
+                    return left - right
+                return left * right if expr.op == "*" else left / right
+            except InvalidOperation:
+                return None
+        return None
+
     # ------------------------------------------------------------ inference
 
     def _infer(self, expr: ast.Expr, ctx: Context) -> Dim:
@@ -396,6 +426,13 @@ class ExpressionChecker:
             return dims.BOOL
         if op == "-" and left.kind == right.kind == "date":
             return dims.duration("days")
+        if op == "/" and self._fixed_value(expr.right) == 0:
+            self._error(
+                "E318",
+                "division by zero: the divisor is always 0, so the result is never a number",
+                expr.right,
+                hint="divide by the quantity meant, or drop the division",
+            )
         combine = {"+": dims.add, "-": dims.add, "*": dims.multiply, "/": dims.divide}[op]
         result = combine(left, right)
         if result is None:

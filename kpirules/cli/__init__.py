@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import json
 import os
 import sys
 import traceback
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from kpirules import __version__
 from kpirules.api import check_unit
@@ -22,14 +20,25 @@ from kpirules.cli.common import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_USAGE,
+    OutputPath,
     _as_of_option,
     _data_option,
     _progress,
+    echo,
     emit,
     load_policy_or_exit,
 )
 from kpirules.diagnostics import Diagnostic, Severity, SourceCache, render_text
-from kpirules.loader import discover, display_path, find_root, policy_files, read_text
+from kpirules.loader import (
+    discover,
+    display_path,
+    find_root,
+    outside_root,
+    policy_files,
+    read_text,
+)
+from kpirules.paths import confine
+from kpirules.text import SafeConsole, to_json
 
 # Commands in their own modules, imported only when run (the TUI pulls in Textual).
 LAZY_COMMANDS: dict[str, str] = {
@@ -69,8 +78,8 @@ class _Group(click.Group):
         except Exception as exc:
             if os.environ.get("KPIRULES_DEBUG"):
                 traceback.print_exc()
-            click.echo(f"kpirules: internal error: {type(exc).__name__}: {exc}", err=True)
-            click.echo("Please report this; set KPIRULES_DEBUG=1 for details.", err=True)
+            echo(f"kpirules: internal error: {type(exc).__name__}: {exc}", err=True)
+            echo("Please report this; set KPIRULES_DEBUG=1 for details.", err=True)
             sys.exit(EXIT_USAGE)
 
 
@@ -156,12 +165,12 @@ def check(paths: tuple[str, ...], output_format: str, strict: bool, root: str | 
                 "units": len(units),
             },
         }
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        echo(to_json(payload, indent=2))
     else:
         for diagnostic in diagnostics:
-            click.echo(render_text(diagnostic, sources))
-            click.echo()
-        click.echo(_summary(diagnostics, len(units)), err=bool(diagnostics))
+            echo(render_text(diagnostic, sources))
+            echo()
+        echo(_summary(diagnostics, len(units)), err=bool(diagnostics))
     sys.exit(EXIT_FINDINGS if failed else EXIT_CLEAN)
 
 
@@ -182,17 +191,22 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
     sources = SourceCache()
     changed = failed = 0
     for path in files:
+        root = find_root(path)
+        if confine(path, root) is None:  # a link out of the project: neither read nor written
+            echo(render_text(outside_root(path, root), sources))
+            failed += 1
+            continue
         shown = display_path(path)
         text, problem = read_text(path, shown)
         if problem is not None:
-            click.echo(render_text(problem, sources))
+            echo(render_text(problem, sources))
             failed += 1
             continue
         formatted, diagnostics = format_source(text, shown)
         if formatted is None:
             sources.add(shown, text.replace("\r\n", "\n").lstrip("\ufeff"))
             for diagnostic in diagnostics:
-                click.echo(render_text(diagnostic, sources))
+                echo(render_text(diagnostic, sources))
             failed += 1
             continue
         if formatted == text:
@@ -205,18 +219,18 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
                 fromfile=f"a/{shown}",
                 tofile=f"b/{shown}",
             )
-            click.echo("".join(diff), nl=False)
+            echo("".join(diff), nl=False)
         if check_only:
             if not show_diff:
-                click.echo(f"would reformat {shown}")
+                echo(f"would reformat {shown}")
         elif not show_diff:
             path.write_text(formatted, encoding="utf-8", newline="\n")
-            click.echo(f"reformatted {shown}")
+            echo(f"reformatted {shown}")
     verb = "would reformat" if check_only or show_diff else "reformatted"
     summary = f"{len(files)} file{'s' * (len(files) != 1)}: {changed} {verb}"
     if failed:
         summary += f", {failed} could not be formatted"
-    click.echo(summary, err=True)
+    echo(summary, err=True)
     sys.exit(EXIT_FINDINGS if failed or ((check_only or show_diff) and changed) else EXIT_CLEAN)
 
 
@@ -250,7 +264,7 @@ def _kpi_files(paths: tuple[str, ...]) -> list[Path]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputPath(dir_okay=False, writable=True),
     help="Write to this file instead of the terminal (required for xlsx).",
 )
 @click.option(
@@ -265,6 +279,7 @@ def _kpi_files(paths: tuple[str, ...]) -> list[Path]:
     "--record",
     "record_dir",
     metavar="DIR",
+    type=OutputPath(),
     help="Also write a run record (inputs, hashes, results) into this new or empty folder.",
 )
 def eval_command(
@@ -289,9 +304,9 @@ def eval_command(
     unit, policy, diagnostics = check_unit(policy_path)
     if policy is None:
         for diagnostic in diagnostics:
-            click.echo(render_text(diagnostic, unit.sources), err=True)
+            echo(render_text(diagnostic, unit.sources), err=True)
         sys.exit(EXIT_FINDINGS)
-    console = Console(stderr=True)
+    console = SafeConsole(stderr=True)
     day, digest = (as_of.date() if as_of else None), None
     try:
         with _progress(console) as advance:
@@ -302,17 +317,17 @@ def eval_command(
                     record_dir, unit, policy, data_path, period, day, policy_path, advance
                 )
     except RecordError as exc:
-        click.echo(f"kpirules: {exc}", err=True)
+        echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     except DataError as exc:
         for problem in exc.problems:
-            click.echo(f"kpirules: {problem}", err=True)
+            echo(f"kpirules: {problem}", err=True)
         sys.exit(EXIT_FINDINGS)
     except EvaluationError as exc:
-        click.echo(f"kpirules: {exc}", err=True)
+        echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     if digest:
-        click.echo(f"recorded the run in {record_dir} (manifest sha256 {digest})", err=True)
+        echo(f"recorded the run in {record_dir} (manifest sha256 {digest})", err=True)
     target = Path(output) if output else None
     if output_format == "json":
         emit(results.to_json(), target)
@@ -320,12 +335,12 @@ def eval_command(
         emit(write_csv(results, None), target)
     elif output_format == "xlsx":
         write_xlsx(results, target)
-        click.echo(f"wrote {target}", err=True)
+        echo(f"wrote {target}", err=True)
     elif target is not None:
         with target.open("w", encoding="utf-8") as handle:
-            print_results(results, Console(file=handle, width=160), limit)
+            print_results(results, SafeConsole(file=handle, width=160), limit)
     else:
-        print_results(results, Console(), limit)
+        print_results(results, SafeConsole(), limit)
     sys.exit(EXIT_FINDINGS if results.blocked else EXIT_CLEAN)
 
 
@@ -343,8 +358,8 @@ def verify(record_dir: str, expected: str | None) -> None:
 
     report = verify_record(record_dir, expected)
     for line in report.lines:
-        click.echo(line)
-    click.echo(report.summary())
+        echo(line)
+    echo(report.summary())
     sys.exit(EXIT_FINDINGS if report.problems else EXIT_CLEAN)
 
 
@@ -396,7 +411,7 @@ def test_command(
         unit, policy, diagnostics = check_unit(path)
         if policy is None:
             for diagnostic in diagnostics:
-                click.echo(render_text(diagnostic, unit.sources), err=True)
+                echo(render_text(diagnostic, unit.sources), err=True)
             counts["error"] += 1
             report.append({"policy": display_path(path), "error": "the policy does not check"})
             continue
@@ -430,35 +445,31 @@ def test_command(
                 below = True
             if output_format == "text":
                 missed = [k for k, v in covered.items.items() if not v]
-                click.echo(
+                echo(
                     f"coverage {display_path(path)}: {covered.percent:.1f}% "
                     f"({len(covered.items) - len(missed)} of {len(covered.items)})"
                 )
                 for item in missed:
-                    click.echo(f"  not exercised: {item}")
+                    echo(f"  not exercised: {item}")
         report.append(entry)
     line = f"{counts['pass']} passed, {counts['fail']} failed"
     if counts["error"]:
         line += f", {counts['error']} errors"
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                {"version": 1, "policies": report, "summary": counts}, ensure_ascii=False, indent=2
-            )
-        )
+        echo(to_json({"version": 1, "policies": report, "summary": counts}, indent=2))
     if below:
-        click.echo(f"coverage below the threshold of {coverage_threshold:g}%", err=True)
-    click.echo(line, err=output_format == "json")
+        echo(f"coverage below the threshold of {coverage_threshold:g}%", err=True)
+    echo(line, err=output_format == "json")
     sys.exit(EXIT_FINDINGS if counts["fail"] or counts["error"] or below else EXIT_CLEAN)
 
 
 def _print_test(outcome) -> None:
     label = {"pass": "PASS ", "fail": "FAIL ", "error": "ERROR"}[outcome.status]
-    click.echo(f"{label} {outcome.name}  [{outcome.location}]")
+    echo(f"{label} {outcome.name}  [{outcome.location}]")
     if outcome.error and not outcome.failures:
-        click.echo(f"      {outcome.error}")
+        echo(f"      {outcome.error}")
     for failure in outcome.failures:
-        click.echo(f"      {failure.line}: {failure.message}")
+        echo(f"      {failure.line}: {failure.message}")
 
 
 @main.command()
@@ -496,7 +507,7 @@ def explain(
             policy, data_path, subject, period, indicator, as_of=as_of.date() if as_of else None
         )
     except (ExplainError, DataError) as exc:
-        click.echo(f"kpirules: {exc}", err=True)
+        echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     if output_format == "json":
         payload = {
@@ -507,11 +518,11 @@ def explain(
             "indicator": indicator,
             "trace": step.to_dict(),
         }
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        echo(to_json(payload, indent=2))
     elif output_format == "md":
-        click.echo(render_markdown(step), nl=False)
+        echo(render_markdown(step), nl=False)
     else:
-        click.echo(render_trace(step), nl=False)
+        echo(render_trace(step), nl=False)
 
 
 @main.command()
@@ -521,10 +532,10 @@ def summary(path: str) -> None:
     from kpirules.present import print_summary
 
     unit, policy, diagnostics = check_unit(path)
-    console = Console()
+    console = SafeConsole()
     if policy is None:
         for diagnostic in diagnostics:
-            click.echo(render_text(diagnostic, unit.sources))
+            echo(render_text(diagnostic, unit.sources))
         sys.exit(EXIT_FINDINGS)
     print_summary(policy, console, display_path(find_root(Path(path))))
 
@@ -566,7 +577,7 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputPath(dir_okay=False, writable=True),
     help="Write the report to this file instead of standard output.",
 )
 @click.option(
@@ -610,17 +621,17 @@ def lint(
             ignore=_codes(ignore),
         )
     except ConfigError as exc:
-        click.echo(f"kpirules: configuration: {exc}", err=True)
+        echo(f"kpirules: configuration: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except DataError as exc:
         for problem in exc.problems:
-            click.echo(f"kpirules: {problem}", err=True)
+            echo(f"kpirules: {problem}", err=True)
         sys.exit(EXIT_USAGE)
     except EvaluationError as exc:
-        click.echo(f"kpirules: {exc}", err=True)
+        echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     level = Severity.WARNING if fail_level == "warning" else Severity.ERROR
     emit(render(report, output_format), Path(output) if output else None)
     if output_format == "text" or output:
-        click.echo(lint_summary(report, level), err=bool(report.diagnostics) or bool(output))
+        echo(lint_summary(report, level), err=bool(report.diagnostics) or bool(output))
     sys.exit(EXIT_FINDINGS if report.failed(level) else EXIT_CLEAN)

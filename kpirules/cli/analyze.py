@@ -7,18 +7,20 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from kpirules.cli.common import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
+    OutputPath,
     _as_of_option,
     _data_option,
+    echo,
     emit,
     evaluate_or_exit,
     load_data_or_exit,
     load_policy_or_exit,
 )
+from kpirules.text import SafeConsole
 
 
 def _pair(value: str | None, option: str) -> tuple[str, str] | None:
@@ -81,7 +83,7 @@ def _cuts(value: str | None) -> tuple[float, float] | None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputPath(dir_okay=False, writable=True),
     help="Write to this file instead of the terminal.",
 )
 @_as_of_option
@@ -131,12 +133,12 @@ def analyze(
     if subject is not None:
         roster = policy.roster
         if not (loaded.frames[roster.name][roster.key] == subject).any():
-            click.echo(f"kpirules: no one with {roster.key} {subject!r} in the roster", err=True)
+            echo(f"kpirules: no one with {roster.key} {subject!r} in the roster", err=True)
             sys.exit(EXIT_FINDINGS)
     try:
         report = build_report(policy, loaded, results, request)
     except AnalysisError as exc:
-        click.echo(f"kpirules: {exc}", err=True)
+        echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     target = Path(output) if output else None
     if output_format == "json":
@@ -145,11 +147,11 @@ def analyze(
         emit(to_markdown(report), target, announce=True)
     elif target is not None:
         with target.open("w", encoding="utf-8") as handle:
-            print_report(report, Console(file=handle, width=160))
+            print_report(report, SafeConsole(file=handle, width=160))
     else:
-        console = Console()
+        console = SafeConsole()
         if not console.is_terminal:  # piped: do not squeeze the tables into 80 columns
-            console = Console(width=160)
+            console = SafeConsole(width=160)
         print_report(report, console)
     sys.exit(EXIT_CLEAN)
 

@@ -12,6 +12,8 @@ from rich.console import Console
 
 from kpirules.api import check_unit
 from kpirules.diagnostics import render_text
+from kpirules.paths import OutsideRoot, output_path
+from kpirules.text import SafeConsole, neutralise
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -31,12 +33,26 @@ _as_of_option = click.option(
 )
 
 
+class OutputPath(click.Path):
+    """The type of every output option (`-o FILE`, `-o DIR`, `--record DIR`): click.Path,
+    plus the project-root rule — a path that is, or lies in, a symbolic link leading
+    outside its project root is a usage error (exit 2), before anything is evaluated."""
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        try:
+            output_path(value)
+        except OutsideRoot as exc:
+            self.fail(str(exc), param, ctx)
+        return value
+
+
 def load_policy_or_exit(policy_path: str):
     """The checked policy, or its diagnostics on stderr and exit 1."""
     unit, policy, diagnostics = check_unit(policy_path)
     if policy is None:
         for diagnostic in diagnostics:
-            click.echo(render_text(diagnostic, unit.sources), err=True)
+            echo(render_text(diagnostic, unit.sources), err=True)
         sys.exit(EXIT_FINDINGS)
     return policy
 
@@ -51,22 +67,30 @@ def load_data_or_exit(policy, data_path, as_of: date | None, *, blocked_ok: bool
         loaded = load_data(policy, data_path, as_of=as_of)
     except DataError as exc:
         for problem in exc.problems:
-            click.echo(f"kpirules: {problem}", err=True)
+            echo(f"kpirules: {problem}", err=True)
         sys.exit(EXIT_FINDINGS)
     if loaded.blocked and not blocked_ok:
-        click.echo("kpirules: data-quality errors stopped the run; see `kpirules eval`", err=True)
+        echo("kpirules: data-quality errors stopped the run; see `kpirules eval`", err=True)
         sys.exit(EXIT_FINDINGS)
     return loaded
 
 
+def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
+    """The commands' plain-text writer: click.echo, with control characters from policies
+    and data neutralised (kpirules.text) so nothing reaches the terminal raw."""
+    click.echo(neutralise(str(message)), err=err, nl=nl)
+
+
 def emit(text: str, target: Path | None, *, announce: bool = False) -> None:
-    """Text to standard output, or to the file `target` (saying so with `announce`)."""
+    """Text to standard output, or to the file `target` (saying so with `announce`);
+    neutralised like `echo` (a no-op on JSON, which `kpirules.text.to_json` escapes)."""
+    text = neutralise(text)
     if target is None:
         click.echo(text, nl=False)
         return
     target.write_text(text, encoding="utf-8")
     if announce:
-        click.echo(f"wrote {target}", err=True)
+        echo(f"wrote {target}", err=True)
 
 
 def evaluate_or_exit(policy, data_path, period: str | None, as_of: date | None, **options):
@@ -75,13 +99,13 @@ def evaluate_or_exit(policy, data_path, period: str | None, as_of: date | None, 
     from kpirules.engine import EvaluationError, evaluate
 
     try:
-        with _progress(Console(stderr=True)) as advance:
+        with _progress(SafeConsole(stderr=True)) as advance:
             return evaluate(policy, data_path, period, as_of=as_of, progress=advance, **options)
     except DataError as exc:
         for problem in exc.problems:
-            click.echo(f"kpirules: {problem}", err=True)
+            echo(f"kpirules: {problem}", err=True)
     except EvaluationError as exc:
-        click.echo(f"kpirules: {exc}", err=True)
+        echo(f"kpirules: {exc}", err=True)
     sys.exit(EXIT_FINDINGS)
 
 

@@ -6,7 +6,6 @@ diff(1)) or a side cannot be evaluated, 2 on usage errors."""
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -24,12 +23,15 @@ from kpirules.cli.common import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_USAGE,
+    OutputPath,
     _as_of_option,
     _data_option,
+    echo,
     emit,
 )
 from kpirules.diagnostics import render_text
 from kpirules.revisions import Checkout, RevisionError, SpecError, checkout, parse_spec
+from kpirules.text import SafeConsole, to_json
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class Side:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputPath(dir_okay=False, writable=True),
     help="Write to this file instead of standard output.",
 )
 @click.option(
@@ -137,9 +139,7 @@ def _report(
     except WhatIfError as exc:
         side = old_side if exc.side == "old" else new_side
         for problem in exc.problems:
-            click.echo(
-                side.shown(f"kpirules: {side.name} policy {side.label}: {problem}"), err=True
-            )
+            echo(side.shown(f"kpirules: {side.name} policy {side.label}: {problem}"), err=True)
         sys.exit(EXIT_FINDINGS)
     result = compare(old_results, new_results)
     labels = (old_side.label, new_side.label)
@@ -153,14 +153,14 @@ def _report(
             "data": data_path,
         }
         payload |= result.to_dict()
-        emit(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False) + "\n", target)
+        emit(to_json(payload, indent=2, allow_nan=False) + "\n", target)
     elif output_format == "md":
         emit(render_markdown(result, data_path, limit, labels), target)
     elif target is not None:
         with target.open("w", encoding="utf-8") as handle:
-            print_table(result, data_path, limit, labels, Console(file=handle, width=160))
+            print_table(result, data_path, limit, labels, SafeConsole(file=handle, width=160))
     else:
-        print_table(result, data_path, limit, labels, Console())
+        print_table(result, data_path, limit, labels, SafeConsole())
     sys.exit(EXIT_CLEAN if result.identical else EXIT_FINDINGS)
 
 
@@ -172,22 +172,22 @@ def _open(stack: ExitStack, given: str, name: str) -> Side:
     try:
         return Side(name, given, stack.enter_context(checkout(spec)))
     except SpecError as exc:
-        click.echo(f"kpirules: {exc}", err=True)
+        echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except RevisionError as exc:
-        click.echo(f"kpirules: {exc}", err=True)
+        echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
 
 
 def _load(side: Side):
     unit, policy, diagnostics = check_unit(side.path, side.root)
     if policy is None:
-        click.echo(f"kpirules: the {side.name} policy {side.label} does not check:", err=True)
+        echo(f"kpirules: the {side.name} policy {side.label} does not check:", err=True)
         for diagnostic in diagnostics:
-            click.echo(side.shown(render_text(diagnostic, unit.sources)), err=True)
+            echo(side.shown(render_text(diagnostic, unit.sources)), err=True)
         sys.exit(EXIT_FINDINGS)
     if policy.header is None:
-        click.echo(
+        echo(
             f"kpirules: the {side.name} policy {side.label} is a library: nothing to evaluate",
             err=True,
         )

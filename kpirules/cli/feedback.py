@@ -9,8 +9,10 @@ import click
 from kpirules.cli.common import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
+    OutputPath,
     _as_of_option,
     _data_option,
+    echo,
     evaluate_or_exit,
     load_data_or_exit,
     load_policy_or_exit,
@@ -49,7 +51,7 @@ from kpirules.i18n import LANGUAGES
     "--output",
     "output_dir",
     metavar="DIR",
-    type=click.Path(file_okay=False),
+    type=OutputPath(file_okay=False),
     help="Write one file per sheet (or the bundle) and an index into this folder.",
 )
 @_as_of_option
@@ -111,15 +113,15 @@ def feedback(
         stamp = day.isoformat() if day else None
         if output_dir is None:
             shown = bundle[1] if bundle else None
-            click.echo(render(sheets, output_format, labels, manager=shown, as_of=stamp), nl=False)
+            echo(render(sheets, output_format, labels, manager=shown, as_of=stamp), nl=False)
         else:
             files = write_sheets(
                 output_dir, sheets, output_format, labels, manager=bundle, as_of=stamp
             )
             what = "a team bundle" if bundle else f"{len(sheets)} sheet{'s' * (len(sheets) != 1)}"
-            click.echo(f"wrote {what} and an index: {len(files)} files in {output_dir}", err=True)
+            echo(f"wrote {what} and an index: {len(files)} files in {output_dir}", err=True)
     except (FeedbackError, OutputError) as exc:
-        click.echo(f"kpirules: {exc}", err=True)
+        echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     sys.exit(EXIT_CLEAN)
 

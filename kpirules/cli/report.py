@@ -10,8 +10,10 @@ import click
 from kpirules.cli.common import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
+    OutputPath,
     _as_of_option,
     _data_option,
+    echo,
     evaluate_or_exit,
     load_data_or_exit,
     load_policy_or_exit,
@@ -26,7 +28,7 @@ from kpirules.i18n import LANGUAGES
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
+    type=OutputPath(dir_okay=False),
     help="The workbook to write (FILE.xlsx).",
 )
 @click.option("--period", help="Report one period (e.g. 2026-Q2); default: all of them.")
@@ -53,7 +55,7 @@ def report(
         raise click.UsageError(f"-o {output}: the folder {str(target.parent)!r} does not exist")
     policy = load_policy_or_exit(policy_path)
     if policy.roster is None:
-        click.echo(f"kpirules: {policy_path} declares no roster: nothing to report", err=True)
+        echo(f"kpirules: {policy_path} declares no roster: nothing to report", err=True)
         sys.exit(EXIT_FINDINGS)
     day = as_of.date() if as_of else date.today()
     # Loaded here (not inside evaluate) so the report can name people from the roster;
@@ -64,17 +66,17 @@ def report(
         roster = loaded.frames.get(policy.roster.name)
         write_report(results, target, as_of=day, roster=roster, lang=lang)
     except OSError as exc:
-        click.echo(f"kpirules: cannot write {output}: {exc.strerror or exc}", err=True)
+        echo(f"kpirules: cannot write {output}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     summary = results.summary()
-    click.echo(
+    echo(
         f"wrote {output}: {summary['subjects']} people, {len(results.periods)} period"
         f"{'s' * (len(results.periods) != 1)}, {summary['actions']} actions, "
         f"{summary['data_quality_findings']} data-quality findings",
         err=True,
     )
     if results.blocked:
-        click.echo(
+        echo(
             "kpirules: data-quality errors stopped the evaluation; the workbook holds the "
             "findings only",
             err=True,

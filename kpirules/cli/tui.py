@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kpirules.cli.common import EXIT_USAGE, _as_of_option, _data_option
+from kpirules.cli.common import EXIT_USAGE, _as_of_option, _data_option, echo
 
 
 @click.command("tui")
@@ -31,7 +31,7 @@ def tui(policy_path: str, data_path: str, period: str | None, screen: str, as_of
     if not Path(policy_path).exists():
         raise click.UsageError(f"no such file or folder: {policy_path!r}")
     if not sys.stdout.isatty():
-        click.echo("kpirules: tui needs an interactive terminal", err=True)
+        echo("kpirules: tui needs an interactive terminal", err=True)
         sys.exit(EXIT_USAGE)
     from kpirules.tui.app import ReviewApp
 

@@ -15,7 +15,9 @@ from jsonschema import Draft202012Validator
 from kpirules import model
 from kpirules.check.expressions import suggest
 from kpirules.loader import confined, display_path, find_root
+from kpirules.paths import confine
 from kpirules.resources import schema
+from kpirules.text import clip
 
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
 DEFAULT_EXTENSIONS = (".csv", ".xlsx", ".parquet")  # what a folder binding looks for
@@ -72,6 +74,8 @@ def resolve(data: str | Path, policy: model.Policy) -> dict[str, FileSpec]:
 
 def load_binding(path: Path, policy: model.Policy) -> dict[str, FileSpec]:
     shown = display_path(path)
+    if confine(path, find_root(path)) is None:  # a link out of the project: not read
+        raise DataError(f"{path}: the binding leads outside the project root; not read")
     document = _read_yaml(path, shown)
     if document is None:
         raise DataError(f"{shown}: the binding is empty; it needs `version: 1` and `sources:`")
@@ -79,17 +83,22 @@ def load_binding(path: Path, policy: model.Policy) -> dict[str, FileSpec]:
         Draft202012Validator(schema("binding.schema.json")).iter_errors(document),
         key=lambda e: ([str(p) for p in e.absolute_path], e.message),
     )
-    if errors:
-        raise DataError([f"{shown}: {_describe(e)}" for e in errors])
+    # Schema errors are reported with everything else wrong: the entries the schema
+    # accepts are still checked (paths, options, encodings, the sources declared).
+    problems: list[str] = [f"{shown}: {_describe(e)}" for e in errors]
+    entries = document.get("sources") if isinstance(document, dict) else None
+    if not isinstance(entries, dict):
+        raise DataError(problems)
+    broken = {str(e.absolute_path[1]) for e in errors if len(e.absolute_path) > 1}
     base, root = path.resolve().parent, find_root(path)
-    problems: list[str] = []
     specs: dict[str, FileSpec] = {}
-    entries: dict = document["sources"]
-    for name, entry in sorted(entries.items()):
+    for name, entry in sorted(entries.items(), key=lambda item: str(item[0])):
         where = f"{shown}: sources.{name}"
         if name not in policy.sources:
-            hint = suggest(name, policy.sources) or "declared: " + ", ".join(policy.sources)
+            hint = suggest(str(name), policy.sources) or "declared: " + ", ".join(policy.sources)
             problems.append(f"{where}: the policy declares no source '{name}' ({hint})")
+            continue
+        if str(name) in broken:
             continue
         declared = policy.sources[name].columns
         for column in entry.get("columns", {}):
@@ -210,9 +219,17 @@ class BindingLoader(yaml.SafeLoader):
 
 
 def _describe(error) -> str:
-    """A schema error as `sources.orders: 'path' is a required property`."""
+    """A schema error as `sources.orders: 'path' is a required property`. The value in
+    question is quoted by its first 40 characters at most: `--data /etc/passwd` must not
+    print the file."""
     location = ".".join(str(part) for part in error.absolute_path)
-    return f"{location}: {error.message}" if location else error.message
+    message = error.message
+    quoted = repr(error.instance)
+    if len(quoted) > 40 and quoted in message:
+        message = message.replace(quoted, clip(quoted, 40))
+    if not location and not isinstance(error.instance, dict):
+        message += "; a binding is a mapping with `version: 1` and `sources:`"
+    return f"{location}: {message}" if location else message
 
 
 def _entry(

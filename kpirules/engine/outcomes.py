@@ -84,6 +84,7 @@ def payouts(
     calendar,
 ) -> pd.DataFrame:
     index = evaluator.level.index
+    evaluator.where = f"incentive {payout.incentive}"  # a note (division by zero) names it
     gate_ok = pd.Series(True, index=index)
     for gate in payout.gates:
         gate_ok &= _holds(evaluator.grid(gate.condition.expr, env))
@@ -140,6 +141,7 @@ def fire_actions(
     if roster is not None and "manager" in roster.roles:
         manager = evaluator.roster_column(roster.roles["manager"])
     for rule in actions:
+        evaluator.where = rule.origin  # a note (division by zero) names the rule's origin
         holds = _series(_holds(evaluator.grid(rule.condition.expr, env)), index).astype(bool)
         if rule.periods > 1:
             holds = held_for(holds, rule.periods)

@@ -20,6 +20,7 @@ from kpirules.feedback import charts
 from kpirules.feedback.display import Formatter, missing
 from kpirules.feedback.labels import Labels
 from kpirules.feedback.sheet import ActionLine, AgendaItem, CardSheet, PayoutLine, Sheet, Trend
+from kpirules.text import neutralise
 
 FORMATS = ("md", "html")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -309,7 +310,15 @@ def _markdown_text(value) -> str:
         return ""
     if isinstance(value, _Raw):
         return value
-    return str(value).translate(_MD_SPECIAL)
+    return neutralise(str(value).translate(_MD_SPECIAL))
+
+
+def _html_text(value):
+    """Finalize for HTML (escaped afterwards by autoescape): control characters and bidi
+    overrides from data shown as escapes, so a name cannot reorder the page's text."""
+    if isinstance(value, Markup):
+        return Markup(neutralise(str(value)))
+    return neutralise(value) if isinstance(value, str) else value
 
 
 @cache
@@ -318,7 +327,7 @@ def _environment(output_format: str) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=html,
-        finalize=None if html else _markdown_text,
+        finalize=_html_text if html else _markdown_text,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

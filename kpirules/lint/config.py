@@ -25,6 +25,7 @@ from typing import Any
 from kpirules.check.expressions import suggest
 from kpirules.diagnostics import Severity
 from kpirules.lint.registry import CATEGORIES, Rule, all_rules
+from kpirules.paths import confine, display_path
 
 LEVELS: dict[str, Severity | None] = {
     "off": None,
@@ -114,6 +115,11 @@ def load_config(root: Path) -> Config:
         path = root / name
         if not path.is_file():
             continue
+        if confine(path, root) is None:
+            raise ConfigError(
+                f"{path}: leads outside the project root ({display_path(root)}): a symbolic "
+                "link to a file elsewhere is not read"
+            )
         try:
             document = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:

@@ -7,7 +7,6 @@ the text format also prints the source line with carets.
 from __future__ import annotations
 
 import hashlib
-import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from kpirules import __version__
 from kpirules.diagnostics import Diagnostic, Severity, render_text
 from kpirules.lint import Report
 from kpirules.lint.registry import RULES, Rule
+from kpirules.text import to_json as json_text
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
 # Where the rule reference is published; SARIF's helpUri needs an absolute address.
@@ -86,7 +86,7 @@ def to_json(report: Report) -> str:
             "units": len(report.units),
         },
     }
-    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+    return json_text(payload, indent=2) + "\n"
 
 
 # ------------------------------------------------------------------ github
@@ -225,7 +225,7 @@ def sarif(report: Report) -> str:
             }
         ],
     }
-    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return json_text(document, indent=2) + "\n"
 
 
 # ------------------------------------------------------------------ junit
