@@ -337,8 +337,13 @@ def test_a_schema_error_is_reported_with_the_other_problems(project: Path) -> No
 
 def test_drill_down_on_an_empty_source_is_an_empty_result(project: Path) -> None:
     (project / "tickets.csv").write_text("id,opened_on,minutes,channel\n")
+    # An empty source is an error unless the binding accepts it: this one does.
+    (project / "data.yaml").write_text(
+        "version: 1\nsources:\n  staff: { path: staff.csv }\n"
+        "  tickets: { path: tickets.csv, allow_empty: true }\n"
+    )
     result = run(
-        "analyze", "p.kpi", "--data", ".", "--drill", "response", "--by", "tickets.channel"
+        "analyze", "p.kpi", "--data", "data.yaml", "--drill", "response", "--by", "tickets.channel"
     )
     assert result.exit_code == 0, result.output
     assert "internal error" not in result.output

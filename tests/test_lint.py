@@ -728,3 +728,18 @@ def test_an_entry_that_says_what_missing_means_is_not_often_missing(project: Pat
         )
     )
     assert "L403" not in codes_in(invoke("lint", ".", "--data", "data", "--as-of", AS_OF).output)
+
+
+def test_a_binding_check_names_the_binding_option_not_a_policy_setting(project: Path) -> None:
+    """An orders export with a header and no rows is an error set by the binding: the hint
+    is `allow_empty: true` in data.yaml, never a `data_quality` level the checker refuses."""
+    write_data(project, orders="order_id,rep_id,closed_on,amount,new_customer\n")
+    result = invoke("lint", ".", "--data", "data", "--as-of", AS_OF, "--format", "json")
+    findings = [
+        f
+        for f in json.loads(result.output)["findings"]
+        if f["code"] == "L404" and "`empty_source`" in f["message"]
+    ]
+    assert len(findings) == 1, result.output
+    assert "`allow_empty: true` in the binding" in findings[0]["hint"]
+    assert "data_quality" not in findings[0]["hint"]

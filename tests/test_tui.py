@@ -497,3 +497,22 @@ def test_snapshot_of_a_chinese_policy(zh_session, snap_compare) -> None:
     """The People screen of the all-Chinese example: CJK names, departments and roles."""
     app, before = snapshot_app(zh_session, "3")
     assert snap_compare(app, terminal_size=(100, 30), run_before=before)
+
+
+def test_the_blocked_run_message_counts_warnings_and_notes_apart() -> None:
+    from kpirules.tui.session import _findings_text
+
+    findings = pd.DataFrame(
+        {
+            "source": ["orders"] * 4,
+            "file": ["orders.csv"] * 4,
+            "row": [2, 3, None, 4],
+            "column": ["amount", "amount", None, "rep_id"],
+            "check": ["type_mismatch", "null_value", "sheet", "unknown_subject"],
+            "severity": ["error", "warning", "info", "warning"],
+            "message": ["'a lot' is not a number", "empty", "read sheet Orders", "no r9"],
+        }
+    )
+    text = _findings_text(findings)
+    assert text.splitlines()[0] == "orders.csv:2 [amount]: type_mismatch: 'a lot' is not a number"
+    assert text.endswith("(and 2 warnings, 1 note; see `kpirules eval`)")

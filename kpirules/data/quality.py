@@ -19,6 +19,7 @@ from kpirules import model
 from kpirules.check.expressions import suggest
 from kpirules.data.readers import PREVIEW_ROWS, ROW, RawTable
 from kpirules.periods import Calendar
+from kpirules.text import escape_char
 
 CHECKS = (
     "missing_column",
@@ -37,6 +38,13 @@ CHECKS = (
     "merged_cells",  # merged cells in the data: only the first cell holds the value
     "totals_row",  # the last row holds totals (left out when the binding says so)
 )
+# What quiets each of the binding's own checks (there is no `data_quality` level for them).
+BINDING_OPTIONS = {
+    "empty_source": "allow_empty: true",
+    "sheet": "sheet: NAME",
+    "merged_cells": "merged: fill",
+    "totals_row": "totals_row: true",
+}
 # A row failing several checks is counted once, under the first of these.
 EXCLUSIONS = (
     "null_key",
@@ -66,7 +74,7 @@ DATE_TIME = r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
 DATE_LIMITS = (pd.Timestamp("1677-09-22"), pd.Timestamp("2262-04-11"))  # datetime64[ns] range
 SHOWN = 60  # characters of a bad cell quoted in a message
 # Characters a person cannot see (zero-width spaces, byte-order marks, direction marks,
-# non-breaking and other odd spaces, control characters): shown as \\uXXXX in messages.
+# non-breaking and other odd spaces, control characters): shown as escapes in messages.
 INVISIBLE = re.compile(
     "[\x00-\x1f\x7f-\xa0\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
     "\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufeff\ufff0-\ufff8]"
@@ -308,8 +316,10 @@ def _quote(text: pd.Series) -> pd.Series:
 
 
 def visible(text: str) -> str:
-    """`text` with the characters a person cannot see written as \\uXXXX."""
-    return INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    """`text` with the characters a person cannot see written as escapes, in the one
+    escape form of `kpirules.text` (`\\x1b`, `\\u200b`). The set is wider than what
+    `neutralise` makes safe: in a key, an odd space is a different key."""
+    return INVISIBLE.sub(lambda m: escape_char(m.group()), text)
 
 
 def _visible_all(text: pd.Series) -> pd.Series:

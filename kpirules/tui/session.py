@@ -160,7 +160,13 @@ def _findings_text(findings: pd.DataFrame) -> str:
         where = row.file + (f":{int(row.row)}" if not pd.isna(row.row) else "")
         column = f" [{row.column}]" if isinstance(row.column, str) and row.column else ""
         lines.append(f"{where}{column}: {row.check}: {row.message}")
-    more = len(findings) - len(errors)
-    if more:
-        lines.append(f"\n(and {more} warning{'s' * (more != 1)}; see `kpirules eval`)")
+    others = findings["severity"][findings["severity"] != "error"].value_counts()
+    if len(others):
+        words = {"warning": ("warning", "warnings"), "info": ("note", "notes")}
+        counts = ", ".join(
+            f"{others[severity]} {words[severity][int(others[severity] != 1)]}"
+            for severity in words
+            if severity in others
+        )
+        lines.append(f"\n(and {counts}; see `kpirules eval`)")
     return "\n".join(lines)

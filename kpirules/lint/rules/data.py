@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pandas as pd
 
 from kpirules import model
+from kpirules.data.quality import BINDING_OPTIONS
 from kpirules.diagnostics import Severity
 from kpirules.lint.analysis import number
 from kpirules.lint.context import LintContext
@@ -262,8 +263,19 @@ def data_quality(ctx: LintContext) -> Iterator[Finding]:
             span,
             f"source '{name}': {count} data-quality finding{'s' * (count != 1)} `{check}` "
             f"(first: {where}: {first['message']})",
-            hint="this stops the evaluation; fix the data"
-            if blocking
-            else f"fix the data, or set `data_quality {{ {check} ignore }}` if it is expected",
+            hint=_hint(check, blocking),
             severity=Severity.ERROR if blocking else None,
         )
+
+
+def _hint(check: str, blocking: bool) -> str:
+    if check in BINDING_OPTIONS:  # set in data.yaml, not in the policy
+        fix = f"`{BINDING_OPTIONS[check]}` in the binding"
+        return (
+            f"this stops the evaluation; fix the data, or {fix}"
+            if blocking
+            else (f"fix the data, or {fix} if it is expected")
+        )
+    if blocking:
+        return "this stops the evaluation; fix the data"
+    return f"fix the data, or set `data_quality {{ {check} ignore }}` if it is expected"
