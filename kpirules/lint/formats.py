@@ -47,12 +47,15 @@ def not_linted(report: Report) -> list[UnitResult]:
     return [u for u in report.units if not u.ok]
 
 
-def not_linted_note(report: Report, units: list[UnitResult] | None = None) -> str | None:
+FIX = "Fix the errors, then lint again."
+
+
+def not_linted_note(report: Report) -> str | None:
     """A plain sentence saying which policies were not linted and why, or None."""
-    units = not_linted(report) if units is None else units
+    units = not_linted(report)
     if not units:
         return None
-    fix = "Fix the errors, then lint again."
+    fix = FIX
     if len(report.units) == 1:
         return f"The policy has errors, so the lint rules were not run. {fix}"
     names = ", ".join(u.path for u in units)
@@ -324,7 +327,10 @@ def junit(report: Report, fail_level: Severity = Severity.ERROR) -> str:
         found = by_file.get(file, [])
         suite = ET.SubElement(root, "testsuite", name=file)
         suite_failures = suite_skips = 0
-        note = not_linted_note(report, skipped_units[file]) if file in skipped_units else None
+        note = None
+        if file in skipped_units:
+            names = ", ".join(u.path for u in skipped_units[file])
+            note = f"The policy {names} has errors, so the lint rules were not run. {FIX}"
         for case in cases:
             rule = RULES.get(case)
             mine = [d for d in found if (d.code == case if rule else d.code not in RULES)]
