@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlparse
 
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from junitparser import Failure, JUnitXml, Skipped
 
 from kpirules.cli import main
 from kpirules.diagnostics import Diagnostic, Severity, Span
@@ -462,8 +465,11 @@ def test_sarif_output(findings: Path) -> None:
     assert [r["id"] for r in rules] == [c for c in CODES if not RULES[c].needs_data]
     for rule in rules:
         assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
-        assert rule["help"]["text"] and "```kpi" in rule["help"]["markdown"]
-        assert rule["helpUri"].endswith(f"docs/rules.md#{RULES[rule['id']].anchor}")
+        # The rule's full help, examples included, and where the reference is.
+        help_ = rule["help"]
+        assert RULES[rule["id"]].rationale in help_["text"]
+        assert RULES[rule["id"]].good in help_["text"] and "```kpi" in help_["markdown"]
+        assert f"docs/rules.md, section {rule['id']}" in help_["markdown"]
         assert rule["defaultConfiguration"]["level"] in ("error", "warning")
     results = run["results"]
     assert [r["ruleId"] for r in results] == ["L102", "L201"]
@@ -478,6 +484,48 @@ def test_sarif_output(findings: Path) -> None:
         assert region["startLine"] >= 1 and region["endColumn"] > region["startColumn"]
         assert re.fullmatch(r"[0-9a-f]{32}:1", result_["partialFingerprints"]["kpirules/v1"])
     assert results[0]["level"] == "warning" and results[1]["level"] == "error"
+
+
+def _addresses(value, key: str = "") -> list[tuple[str, str]]:
+    """Every (key, string) in a JSON document whose string is a web address."""
+    if isinstance(value, dict):
+        return [a for k, v in value.items() for a in _addresses(v, k)]
+    if isinstance(value, list):
+        return [a for v in value for a in _addresses(v, key)]
+    if isinstance(value, str):
+        return [(key, u) for u in re.findall(r"https?://[^\s)\]>\"']+", value)]
+    return []
+
+
+def test_sarif_names_no_address_the_project_does_not_declare(findings: Path) -> None:
+    # The hosts of [project.urls] in pyproject.toml; none are declared today, so no
+    # helpUri or informationUri at all (the old ones named a domain nobody owns).
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    hosts = {urlparse(u).netloc for u in project.get("urls", {}).values()}
+    (findings / "z").mkdir()
+    (findings / "z" / "z.kpi").write_text(
+        "indicator broken { unit count  better higher  = count(nothing) }\n"
+    )
+    for args in ((".",), ("z",)):  # lint rules, and checker codes
+        document = json.loads(invoke("lint", *args, "--format", "sarif").output)
+        found = _addresses(document)
+        # Only the SARIF schema's standard address, which is not about the project.
+        assert ("$schema", "https://json.schemastore.org/sarif-2.1.0.json") in found
+        others = [(k, u) for k, u in found if k != "$schema"]
+        assert all(urlparse(u).netloc in hosts for _, u in others), others
+        driver = document["runs"][0]["tool"]["driver"]
+        assert ("helpUri" in json.dumps(driver)) == bool(hosts)
+        assert ("informationUri" in driver) == bool(hosts)
+    (rule,) = [r for r in driver["rules"] if r["id"] == "E202"]
+    assert "docs/diagnostics.md" in rule["help"]["text"]
+
+
+def test_rule_help_names_the_article_it_follows() -> None:
+    # "The article's first rule" meant nothing to a reader of SARIF help or rules.md.
+    rationale = RULES["L101"].rationale
+    assert "KPI绩效管理的关键" in rationale and "目标要与企业战略相结合" in rationale
+    for rule in RULE_LIST:
+        assert not re.search(r"(?<!source )\barticle\b", rule.rationale, re.I), rule.code
 
 
 def test_sarif_fingerprints_survive_moving_code(findings: Path) -> None:
@@ -533,18 +581,64 @@ def test_junit_output_parses(findings: Path) -> None:
     result = invoke("lint", ".", "--format", "junit")
     assert result.exit_code == 1
     root = ET.fromstring(result.output)
-    assert root.tag == "testsuites" and root.get("failures") == "2"
+    assert root.tag == "testsuites" and root.get("failures") == "1"  # the error, not the warning
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     assert set(suites) == {"base.kpi", "x.kpi", "y.kpi"}
     for suite in suites.values():
         names = [c.get("name") for c in suite.findall("testcase")]
         assert names[0] == "kpirules check" and "L102 key-few" in names
         assert suite.get("tests") == str(len(names))
-    failing = [c for c in suites["x.kpi"].findall("testcase") if c.find("failure") is not None]
-    assert [c.get("name") for c in failing] == ["L102 key-few"]
+    failing = [c for c in suites["y.kpi"].findall("testcase") if c.find("failure") is not None]
+    assert [c.get("name") for c in failing] == ["L201 coverage-gap"]
     failure = failing[0].find("failure")
-    assert failure.get("type") == "warning" and "x.kpi:1:11: L102" in failure.text
-    assert suites["base.kpi"].get("failures") == "0"
+    assert failure.get("type") == "error" and "y.kpi:" in failure.text
+    assert [s.get("failures") for s in suites.values()] == ["0", "0", "1"]
+
+
+def junit_cases(output: str) -> dict[tuple[str, str], object]:
+    """(file, test case name) → the test case, read by a real JUnit parser."""
+    xml = JUnitXml.fromstring(output)
+    return {(suite.name, case.name): case for suite in xml for case in suite}
+
+
+def test_junit_warnings_fail_only_at_the_fail_level(findings: Path) -> None:
+    (findings / "y.kpi").unlink()  # only the L102 warning in x.kpi is left
+    rules = len([c for c in CODES if not RULES[c].needs_data])
+    result = invoke("lint", ".", "--format", "junit")
+    assert result.exit_code == 0
+    xml = JUnitXml.fromstring(result.output)
+    assert (xml.tests, xml.failures, xml.errors) == (2 * (1 + rules), 0, 0)
+    cases = junit_cases(result.output)
+    assert not [k for k, c in cases.items() if c.result]  # nothing failed or skipped
+    key_few = cases[("x.kpi", "L102 key-few")]
+    assert key_few.is_passed and "x.kpi:1:11: L102 scorecard 'lead' has 2" in key_few.system_out
+    assert "below --fail-level error" in key_few.system_out
+    assert cases[("base.kpi", "L102 key-few")].system_out is None
+
+    # --fail-level warning: the same warning fails the run, and is a failure.
+    result = invoke("lint", ".", "--format", "junit", "--fail-level", "warning")
+    assert result.exit_code == 1
+    xml = JUnitXml.fromstring(result.output)
+    assert (xml.tests, xml.failures) == (2 * (1 + rules), 1)
+    (failure,) = junit_cases(result.output)[("x.kpi", "L102 key-few")].result
+    assert isinstance(failure, Failure)
+    assert failure.type == "warning" and failure.message == "1 finding"
+    assert "x.kpi:1:11: L102" in failure.text
+
+
+def test_junit_an_error_is_one_failure_and_warnings_stay_out(findings: Path) -> None:
+    result = invoke("lint", ".", "--format", "junit")
+    assert result.exit_code == 1
+    xml = JUnitXml.fromstring(result.output)
+    assert xml.failures == 1
+    cases = junit_cases(result.output)
+    failed = {k: c for k, c in cases.items() if not c.is_passed}
+    assert list(failed) == [("y.kpi", "L201 coverage-gap")]
+    (failure,) = failed[("y.kpi", "L201 coverage-gap")].result
+    assert failure.type == "error" and "y.kpi:" in failure.text and "L201" in failure.text
+    assert "L102" in cases[("x.kpi", "L102 key-few")].system_out
+    suites = {s.name: s for s in xml}
+    assert (suites["y.kpi"].failures, suites["x.kpi"].failures) == (1, 0)
 
 
 def test_output_to_a_file(findings: Path) -> None:
@@ -594,6 +688,73 @@ def test_checker_errors_are_reported_and_stop_the_rules(project: Path) -> None:
     assert result.exit_code == 1
     codes = codes_in(result.output)
     assert codes and all(c.startswith("E") for c in codes), result.output
+    # ... and says so: "2 errors" alone read as if the rules had looked and found those.
+    assert result.output.endswith(
+        "1 policy checked, 0 linted: 2 errors, 0 warnings\n"  # E305, E202
+        "The policy has errors, so the lint rules were not run. Fix the errors, then lint "
+        "again.\n"
+    )
+
+
+FIX_THEM = "Fix the errors, then lint again."
+NOT_LINTED = "1 of 2 policies has errors, so the lint rules were not run on it: bad. " + FIX_THEM
+
+
+@pytest.fixture
+def good_and_bad(project: Path) -> Path:
+    """Two policies: good/ lints clean, bad/ has two checker errors (E202, E305)."""
+    (project / "base.kpi").unlink()
+    for name, text in {
+        "good": BASE,
+        "bad": "indicator broken { unit count  better higher  = count(nothing) }\n",
+    }.items():
+        (project / name).mkdir()
+        (project / name / "p.kpi").write_text(text)
+    return project
+
+
+def test_every_format_says_the_rules_did_not_run(good_and_bad: Path) -> None:
+    result = invoke("lint", "good", "bad")
+    assert result.exit_code == 1
+    assert result.output.endswith(
+        f"2 policies checked, 1 linted: 2 errors, 0 warnings\n{NOT_LINTED}\n"
+    )
+    payload = json.loads(invoke("lint", "good", "bad", "--format", "json").output)
+    jsonschema.validate(payload, schema("lint.schema.json"))
+    assert payload["notes"] == [NOT_LINTED]
+    assert [u["ok"] for u in payload["units"]] == [True, False]
+    lines = invoke("lint", "good", "bad", "--format", "github").output.splitlines()
+    assert lines[-1] == f"::notice title=Lint rules not run::{NOT_LINTED}"
+    assert [line.split(" ")[0] for line in lines] == ["::error", "::error", "::notice"]
+    run = json.loads(invoke("lint", "good", "bad", "--format", "sarif").output)["runs"][0]
+    assert run["invocations"] == [
+        {
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [{"level": "warning", "message": {"text": NOT_LINTED}}],
+        }
+    ]
+    # JUnit: bad/p.kpi's rule test cases are skipped, its checker test case says why.
+    output = invoke("lint", "good", "bad", "--format", "junit").output
+    xml = JUnitXml.fromstring(output)
+    rules = len([c for c in CODES if not RULES[c].needs_data])
+    assert (xml.tests, xml.failures, xml.skipped) == (2 * (1 + rules), 1, rules)
+    cases = junit_cases(output)
+    check = cases[("bad/p.kpi", "kpirules check")]
+    assert isinstance(check.result[0], Failure) and check.result[0].message == "2 findings"
+    why = "The policy bad has errors, so the lint rules were not run. " + FIX_THEM
+    assert check.system_err == why
+    key_few = cases[("bad/p.kpi", "L102 key-few")]
+    assert isinstance(key_few.result[0], Skipped) and key_few.result[0].message == why
+    assert cases[("good/p.kpi", "L102 key-few")].is_passed
+    assert cases[("good/p.kpi", "kpirules check")].system_err is None
+
+
+def test_a_clean_run_has_no_notes(project: Path) -> None:
+    assert json.loads(invoke("lint", ".", "--format", "json").output)["notes"] == []
+    run = json.loads(invoke("lint", ".", "--format", "sarif").output)["runs"][0]
+    assert run["invocations"] == [{"executionSuccessful": True}]
+    assert "::notice" not in invoke("lint", ".", "--format", "github").output
+    assert invoke("lint", ".").output == "1 policy linted: no problems\n"
 
 
 BROKEN = {

@@ -631,7 +631,7 @@ def lint(
         echo(f"kpirules: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     level = Severity.WARNING if fail_level == "warning" else Severity.ERROR
-    emit(render(report, output_format), Path(output) if output else None)
+    emit(render(report, output_format, level), Path(output) if output else None)
     if output_format == "text" or output:
         echo(lint_summary(report, level), err=bool(report.diagnostics) or bool(output))
     sys.exit(EXIT_FINDINGS if report.failed(level) else EXIT_CLEAN)

@@ -1,7 +1,8 @@
 """Output formats of `kpirules lint`: text, json, github, sarif, junit.
 
 Every format carries the same diagnostics (checker and lint, after suppression); only
-the text format also prints the source line with carets.
+the text format also prints the source line with carets. Every format also says when a
+policy had checker errors, so its lint rules were not run (`notes`).
 """
 
 from __future__ import annotations
@@ -13,33 +14,76 @@ from urllib.parse import quote
 
 from kpirules import __version__
 from kpirules.diagnostics import Diagnostic, Severity, render_text
-from kpirules.lint import Report
+from kpirules.lint import Report, UnitResult
 from kpirules.lint.registry import RULES, Rule
 from kpirules.text import to_json as json_text
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
-# Where the rule reference is published; SARIF's helpUri needs an absolute address.
-DOCS_URL = "https://kpirules.dev/docs/rules.md"
-CHECKER_DOCS_URL = "https://kpirules.dev/docs/diagnostics.md"
+# The project declares no address of its own (no [project.urls] in pyproject.toml), so
+# SARIF gets no helpUri or informationUri: the rule's full help is in `help` instead, and
+# these name the pages of the documentation shipped with the source.
+RULES_DOC = "docs/rules.md"
+CHECKER_DOC = "docs/diagnostics.md"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 GITHUB_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
-def render(report: Report, output_format: str) -> str:
+def render(report: Report, output_format: str, fail_level: Severity = Severity.ERROR) -> str:
+    """The report in a format. `fail_level` is the `--fail-level` that decides the exit
+    code; JUnit marks as failures only the findings at or above it."""
+    if output_format == "junit":
+        return junit(report, fail_level)
     return {
         "text": text,
         "json": to_json,
         "github": github,
         "sarif": sarif,
-        "junit": junit,
     }[output_format](report)
+
+
+def not_linted(report: Report) -> list[UnitResult]:
+    """The units the checker found errors in: the lint rules did not run on them."""
+    return [u for u in report.units if not u.ok]
+
+
+FIX = "Fix the errors, then lint again."
+
+
+def not_linted_note(report: Report) -> str | None:
+    """A plain sentence saying which policies were not linted and why, or None."""
+    units = not_linted(report)
+    if not units:
+        return None
+    fix = FIX
+    if len(report.units) == 1:
+        return f"The policy has errors, so the lint rules were not run. {fix}"
+    names = ", ".join(u.path for u in units)
+    if len(units) == 1:
+        return (
+            f"1 of {len(report.units)} policies has errors, so the lint rules were not run "
+            f"on it: {names}. {fix}"
+        )
+    return (
+        f"{len(units)} of {len(report.units)} policies have errors, so the lint rules were "
+        f"not run on them: {names}. {fix}"
+    )
+
+
+def notes(report: Report) -> list[str]:
+    note = not_linted_note(report)
+    return [note] if note else []
 
 
 def summary(report: Report, fail_level: Severity) -> str:
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
     noun = "policy" if len(report.units) == 1 else "policies"
-    line = f"{len(report.units)} {noun} linted: "
+    skipped = len(not_linted(report))
+    if skipped:
+        linted = len(report.units) - skipped
+        line = f"{len(report.units)} {noun} checked, {linted} linted: "
+    else:
+        line = f"{len(report.units)} {noun} linted: "
     if not errors and not warnings:
         line += "no problems"
     else:
@@ -48,7 +92,7 @@ def summary(report: Report, fail_level: Severity) -> str:
         line += f" ({report.suppressed} suppressed)"
     if report.failed(fail_level) and fail_level == Severity.WARNING and not errors:
         line += "; warnings fail (--fail-level warning)"
-    return line
+    return "\n".join([line, *notes(report)])
 
 
 # ------------------------------------------------------------------ text
@@ -85,6 +129,7 @@ def to_json(report: Report) -> str:
             "suppressed": report.suppressed,
             "units": len(report.units),
         },
+        "notes": notes(report),
     }
     return json_text(payload, indent=2) + "\n"
 
@@ -112,6 +157,9 @@ def github(report: Report) -> str:
         props.append(f"title={_escape_property(d.code)}")
         message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
         lines.append(f"::{GITHUB_COMMAND[d.severity]} {','.join(props)}::{_escape_data(message)}")
+    for note in notes(report):  # not about a line: an annotation on the run
+        title = _escape_property("Lint rules not run")
+        lines.append(f"::notice title={title}::{_escape_data(note)}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -122,7 +170,14 @@ def _help_markdown(rule: Rule) -> str:
     return (
         f"**{rule.code} {rule.name}** ({rule.category}): {rule.summary}\n\n{rule.rationale}\n\n"
         f"Bad:\n\n```kpi\n{rule.bad}```\n\nGood:\n\n```kpi\n{rule.good}```\n\n"
-        f"[{rule.code} in the rule reference]({DOCS_URL}#{rule.anchor})"
+        f"More in the kpirules rule reference, {RULES_DOC}, section {rule.code}."
+    )
+
+
+def _help_text(rule: Rule) -> str:
+    return (
+        f"{rule.summary}\n\n{rule.rationale}\n\nBad:\n\n{rule.bad}\nGood:\n\n{rule.good}\n"
+        f"More in the kpirules rule reference, {RULES_DOC}, section {rule.code}."
     )
 
 
@@ -133,12 +188,16 @@ def _sarif_rule(code: str) -> dict:
             "id": code,
             "name": f"check-{code.lower()}",
             "shortDescription": {"text": f"kpirules check {code}"},
-            "fullDescription": {"text": f"Checker diagnostic {code}: see docs/diagnostics.md."},
-            "help": {
-                "text": f"See {CHECKER_DOCS_URL} for {code}.",
-                "markdown": f"See [{code} in the diagnostics reference]({CHECKER_DOCS_URL}).",
+            "fullDescription": {
+                "text": f"Checker diagnostic {code}: the policy does not check "
+                "(see docs/diagnostics.md)."
             },
-            "helpUri": CHECKER_DOCS_URL,
+            "help": {
+                "text": f"{code} is a checker diagnostic. The kpirules diagnostics reference, "
+                f"{CHECKER_DOC}, explains it with an example and the fix.",
+                "markdown": f"**{code}** is a checker diagnostic. The kpirules diagnostics "
+                f"reference, `{CHECKER_DOC}`, explains it with an example and the fix.",
+            },
             "defaultConfiguration": {"level": "warning" if code.startswith("W") else "error"},
             "properties": {"tags": ["check"]},
         }
@@ -147,8 +206,7 @@ def _sarif_rule(code: str) -> dict:
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.rationale},
-        "help": {"text": f"{rule.summary}\n\n{rule.rationale}", "markdown": _help_markdown(rule)},
-        "helpUri": f"{DOCS_URL}#{rule.anchor}",
+        "help": {"text": _help_text(rule), "markdown": _help_markdown(rule)},
         "defaultConfiguration": {"level": SARIF_LEVEL[rule.level]},
         "properties": {"tags": [rule.category]},
     }
@@ -169,6 +227,17 @@ def fingerprint(report: Report, diagnostic: Diagnostic) -> str:
     line = report.sources.line(diagnostic.span.file, diagnostic.span.line) or ""
     text = "\0".join((diagnostic.code, diagnostic.span.file, line.strip(), diagnostic.message))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _invocation(report: Report) -> dict:
+    """The run itself: it succeeded (findings are results), and says when the lint rules
+    were not run on a policy."""
+    invocation: dict = {"executionSuccessful": True}
+    if found := notes(report):
+        invocation["toolExecutionNotifications"] = [
+            {"level": "warning", "message": {"text": note}} for note in found
+        ]
+    return invocation
 
 
 def sarif(report: Report) -> str:
@@ -216,10 +285,10 @@ def sarif(report: Report) -> str:
                         "name": "kpirules",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "informationUri": DOCS_URL,
                         "rules": [_sarif_rule(code) for code in codes],
                     }
                 },
+                "invocations": [_invocation(report)],
                 "columnKind": "unicodeCodePoints",
                 "results": results,
             }
@@ -231,20 +300,37 @@ def sarif(report: Report) -> str:
 # ------------------------------------------------------------------ junit
 
 
-def junit(report: Report) -> str:
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def junit(report: Report, fail_level: Severity = Severity.ERROR) -> str:
     """JUnit XML: a test suite per policy file, a test case per rule (and one for the
-    checker), a failure per rule with findings in that file."""
+    checker). A rule's findings in a file at or above `fail_level` (those that make the
+    run exit 1) are its `<failure>`; the others are reported in its `<system-out>`, so a
+    run that passes shows no failed test. A file of a policy with checker errors has its
+    rule test cases `<skipped>`, and the checker's test case says why in `<system-err>`."""
     by_file: dict[str, list[Diagnostic]] = {}
     for d in report.diagnostics:
         by_file.setdefault(d.span.file, []).append(d)
     files = list(report.files) + sorted(f for f in by_file if f not in report.files)
     cases = ["check", *(r.code for r in report.rules)]
+    linted = {f for u in report.units if u.ok for f in u.files}
+    skipped_units: dict[str, list[UnitResult]] = {}
+    for unit in not_linted(report):
+        for file in unit.files:
+            if file not in linted:
+                skipped_units.setdefault(file, []).append(unit)
     root = ET.Element("testsuites", name="kpirules lint")
-    total = failures = 0
+    total = failures = skips = 0
     for file in files:
         found = by_file.get(file, [])
         suite = ET.SubElement(root, "testsuite", name=file)
-        suite_failures = 0
+        suite_failures = suite_skips = 0
+        note = None
+        if file in skipped_units:
+            names = ", ".join(u.path for u in skipped_units[file])
+            note = f"The policy {names} has errors, so the lint rules were not run. {FIX}"
         for case in cases:
             rule = RULES.get(case)
             mine = [d for d in found if (d.code == case if rule else d.code not in RULES)]
@@ -254,22 +340,39 @@ def junit(report: Report) -> str:
                 classname=file,
                 name=f"{rule.code} {rule.name}" if rule else "kpirules check",
             )
-            if mine:
+            failing = [d for d in mine if d.severity >= fail_level]
+            passing = [d for d in mine if d.severity < fail_level]
+            if failing:
                 suite_failures += 1
                 failure = ET.SubElement(
                     element,
                     "failure",
-                    message=f"{len(mine)} finding{'s' * (len(mine) != 1)}",
-                    type=str(max(d.severity for d in mine)),
+                    message=_plural(len(failing), "finding"),
+                    type=str(max(d.severity for d in failing)),
                 )
-                failure.text = "\n\n".join(render_text(d, report.sources) for d in mine)
+                failure.text = "\n\n".join(render_text(d, report.sources) for d in failing)
+            elif rule and note:
+                suite_skips += 1
+                ET.SubElement(element, "skipped", message=note)
+            if passing:
+                out = ET.SubElement(element, "system-out")
+                out.text = (
+                    f"{_plural(len(passing), 'finding')} below --fail-level {fail_level} "
+                    "(reported, not failing the run):\n\n"
+                    + "\n\n".join(render_text(d, report.sources) for d in passing)
+                )
+            if not rule and note:
+                ET.SubElement(element, "system-err").text = note
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(suite_failures))
         suite.set("errors", "0")
+        suite.set("skipped", str(suite_skips))
         total += len(cases)
         failures += suite_failures
+        skips += suite_skips
     root.set("tests", str(total))
     root.set("failures", str(failures))
     root.set("errors", "0")
+    root.set("skipped", str(skips))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

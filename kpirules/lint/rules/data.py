@@ -194,7 +194,7 @@ c1,r1,2026-03-25,2
     bad_data={"courses": FEW_COURSES},
 )
 def often_missing(ctx: LintContext) -> Iterator[Finding]:
-    """Data must be complete (the article: accurate, complete and timely). An indicator
+    """Data must be complete (the source article: accurate, complete and timely). An indicator
     with no value for many members of a scorecard (by default more than 20% of their
     people-periods) is decided by the missing-data rule instead of by performance:
     reweighting quietly shifts their score onto the other indicators, `fail` leaves them

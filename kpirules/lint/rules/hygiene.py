@@ -341,7 +341,7 @@ def unused_rating(ctx: LintContext) -> Iterator[Finding]:
     """,
 )
 def unused_benchmark(ctx: LintContext) -> Iterator[Finding]:
-    """Benchmarks bring the outside view into the policy (the article: learn from industry
+    """Benchmarks bring the outside view into the policy (the source article: learn from industry
     benchmarks). One that no target, curve, gate or rule compares with has no effect, and
     suggests a comparison that was meant but never written."""
     if ctx.library:

@@ -44,13 +44,16 @@ from kpirules.lint.registry import Finding, rule
     """,
 )
 def unaligned(ctx: LintContext) -> Iterator[Finding]:
-    """The article's first rule: KPIs come from strategy. Strategy decides what each
-    department and role focuses on ("expand into new markets" → new-customer count,
-    new-market revenue share), so every indicator must support a goal or objective, and
-    every goal an objective or a higher goal. An indicator measured "because we can" pulls
-    attention away from what the company is trying to do. Only the declaration where the
-    chain breaks is reported: a chain that ends in an objective is aligned. With the option
-    `require_goal = true`, an indicator must support a goal, not an objective directly."""
+    """The source article, a Chinese questions-and-answers text on what is key in KPI
+    performance management ("KPI绩效管理的关键"; it gives no title or author), opens its
+    list with this: goals must follow the company's strategy ("目标要与企业战略相结合").
+    KPIs come from strategy. Strategy decides what each department and role focuses on
+    ("expand into new markets" → new-customer count, new-market revenue share), so every
+    indicator must support a goal or objective, and every goal an objective or a higher
+    goal. An indicator measured "because we can" pulls attention away from what the
+    company is trying to do. Only the declaration where the chain breaks is reported: a
+    chain that ends in an objective is aligned. With the option `require_goal = true`, an
+    indicator must support a goal, not an objective directly."""
     policy = ctx.policy
     for indicator in policy.indicators.values():
         if not indicator.supports:
@@ -107,11 +110,11 @@ scorecard lead "Team lead" {
     good=LEAD + LEAD_IMPROVEMENT + LEAD_FEEDBACK,
 )
 def key_few(ctx: LintContext) -> Iterator[Finding]:
-    """The article's "key few": three to seven indicators per role. Fewer, and one number
-    decides a person's whole assessment and invites gaming it; more, and nobody knows what
-    matters, every weight is too small to change behaviour, and the assessment costs more
-    than it tells. Options: `min` (default 3) and `max` (default 7). (That the weights of a
-    scorecard total 100% is the checker's job: E501.)"""
+    """The source article's "key few" (关键少数): three to seven indicators per role. Fewer, and
+    one number decides a person's whole assessment and invites gaming it; more, and nobody
+    knows what matters, every weight is too small to change behaviour, and the assessment
+    costs more than it tells. Options: `min` (default 3) and `max` (default 7). (That the
+    weights of a scorecard total 100% is the checker's job: E501.)"""
     low, high = ctx.options["min"], ctx.options["max"]
     for card in ctx.policy.scorecards.values():
         count = len(card.entries)
@@ -175,7 +178,7 @@ def measured(policy: model.Policy) -> set[str]:
     """,
 )
 def unmeasured_objective(ctx: LintContext) -> Iterator[Finding]:
-    """An objective nobody measures is a wish. The article derives indicators *from* the
+    """An objective nobody measures is a wish. The source article derives indicators *from* the
     strategy: each objective should break down into goals and indicators, or it will not
     shape anyone's work. An objective is measured when an indicator traces up to it, or a
     goal with a target does. (Goals with nothing under them are reported by L304.)"""
@@ -225,7 +228,7 @@ scorecard lead "Team lead" {
     good=LEAD + LEAD_IMPROVEMENT + LEAD_FEEDBACK,
 )
 def no_long_term(ctx: LintContext) -> Iterator[Finding]:
-    """The article asks for a balance of short-term results (monthly sales, quarterly
+    """The source article asks for a balance of short-term results (monthly sales, quarterly
     complaint rate) and long-term ones (skill growth, brand reputation). A scorecard of
     short-term indicators only rewards hitting this quarter by burning the future: no
     training, no customer care, no development of the team. Give at least one indicator
@@ -379,7 +382,7 @@ def _can_miss(card: model.Scorecard) -> bool:
     good=LEAD + LEAD_IMPROVEMENT + LEAD_FEEDBACK,
 )
 def no_improvement(ctx: LintContext) -> Iterator[Finding]:
-    """For those who miss their KPIs the article prescribes finding the cause (selling
+    """For those who miss their KPIs the source article prescribes finding the cause (selling
     skill, or market resources?) and giving training and a chance to improve. A scorecard
     with thresholds and no `improvement … for` it sanctions misses without any help."""
     covered = {c for rule_set in ctx.policy.improvements for c in rule_set.scorecards}
