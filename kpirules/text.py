@@ -7,6 +7,7 @@ escape (`\\x1b`, `\\u202e`); the writers apply it, so no command has to:
 
 - `SafeConsole` — every rich table, tree and line the commands print;
 - `to_json` — JSON output (json.dumps escapes C0; this escapes DEL, C1 and bidi too);
+- `neutralise_frame` — tables a screen draws cell by cell (the TUI's session);
 - the CLI's plain-text writer (`kpirules.cli.common.echo` / `emit`) and the Markdown
   files `feedback -o` writes.
 """
@@ -17,6 +18,7 @@ import json
 import re
 from typing import Any
 
+import pandas as pd
 from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
@@ -57,6 +59,21 @@ def to_json(value: Any, **options: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, **options)
     # json.dumps leaves no raw C0 in strings: what is left of it is the layout (indent).
     return _UNSAFE_RE.sub(lambda m: m[0] if m[0] in "\n\r\t" else f"\\u{ord(m[0]):04x}", text)
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with `neutralise` applied to every text cell (a copy where anything changed):
+    for a screen that draws cells itself (the TUI) rather than through these writers."""
+    changed = {}
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind not in "OSUT" and not pd.api.types.is_string_dtype(values):
+            continue
+        texts = values.map(lambda v: isinstance(v, str) and bool(_UNSAFE_RE.search(v)))
+        unsafe = texts.astype(bool)
+        if unsafe.any():
+            changed[column] = values.where(~unsafe, values[unsafe].map(neutralise))
+    return frame.assign(**changed) if changed else frame
 
 
 def plain(value: object) -> Text:

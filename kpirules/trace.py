@@ -257,8 +257,9 @@ class _Tracer:
         return float(found.iloc[0]) if len(found) else math.nan
 
     def scorecard(self, card: nodes.Scorecard, row, entries, only_indicator: bool) -> Step:
+        rating = row.rating if isinstance(row.rating, str) else "—"
         node = Step(
-            f"scorecard {card.name}: total {_num(row.total)}, rating {row.rating or '—'}",
+            f"scorecard {card.name}: total {_num(row.total)}, rating {rating}",
             row.total,
             _at(card),
             detail={"status": row.status},

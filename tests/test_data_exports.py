@@ -784,3 +784,39 @@ def test_a_run_record_keeps_the_formats_and_verifies(project):
     }
     verified = CliRunner().invoke(main, ["verify", str(record)])
     assert verified.exit_code == 0, verified.output
+
+
+# ------------------------------------------------------------------ no end date
+
+TENURE = POLICY.replace(
+    "columns { employee_id: text required  name: text  active: bool }",
+    "end left_on\n"
+    "  columns { employee_id: text required  name: text  active: bool  left_on: date }",
+)
+
+
+def test_an_open_end_date_is_a_mismatch_that_says_how_to_declare_it(project):
+    employees = "employee_id,name,active,left_on\ne1,Ann,yes,9999-12-31\ne2,Bob,no,2026-03-31\n"
+    result = bind(
+        project,
+        "  employees: { path: employees.csv }\n  orders: { path: orders.csv }\n",
+        make_policy(TENURE % ""),
+        employees_csv=employees,
+        orders_csv=ORDERS,
+    )
+    assert found(result, "type_mismatch") == [
+        ("employees", 2, "left_on", "type_mismatch", "warning")
+    ]
+    (message,) = messages(result, "type_mismatch")
+    assert "left_on: '9999-12-31' is not a date" in message
+    assert 'formats: { no_date: ["9999-12-31"] }' in message
+    # Declared, it is an empty cell: no finding, and Ann is still employed (no end date).
+    result = bind(
+        project,
+        '  employees: { path: employees.csv, formats: { no_date: ["9999-12-31"] } }\n'
+        "  orders: { path: orders.csv }\n",
+        make_policy(TENURE % ""),
+    )
+    assert found(result, "type_mismatch") == []
+    left = result.frames["employees"].set_index("employee_id")["left_on"]
+    assert pd.isna(left["e1"]) and left["e2"] == pd.Timestamp("2026-03-31")

@@ -710,3 +710,38 @@ def test_an_aggregate_of_nothing_is_one_rule_for_both_runners(func, expected):
         one = aggregate_of_nothing(func, bool(has_rows[i]), bool(matched[i]))
         assert isinstance(one, float)
         assert (np.isnan(one) and np.isnan(expected[i])) or one == expected[i]
+
+
+def test_a_roster_column_is_an_indicator_with_the_same_value_every_period():
+    """Snapshot HR data (one row per person, e.g. an HRIS export's engagement score) can be
+    an indicator directly: the roster row's value, in every period the person is evaluated."""
+    text = FUNCTIONS.replace(
+        "indicator total {",
+        "indicator quota_now { unit money  better higher  = staff.quota }\nindicator total {",
+    )
+    staff = pd.DataFrame({"id": ["p1", "p2", "p3"], "quota": ["1500", "", "900.5"]})
+    sales = pd.DataFrame(
+        {
+            "id": ["p1"],
+            "day": ["2026-02-03"],
+            "shipped": ["2026-02-04"],
+            "amount": ["10"],
+            "units": ["1"],
+            "region": ["north"],
+            "rush": ["false"],
+        }
+    )
+    results = evaluate(load(text), {"staff": staff, "sales": sales})
+    values = engine_values(results, "quota_now")
+    periods = [f"2026-0{m}" for m in range(1, 7)]  # the policy runs January to June
+    assert sorted(values.index.get_level_values("period").unique()) == periods
+    for period in periods:
+        assert values[("p1", period)] == 1500.0
+        assert values[("p3", period)] == 900.5
+        assert np.isnan(values[("p2", period)])  # no value on the roster: missing
+
+
+def test_a_formula_of_constants_still_reads_no_data():
+    module, _ = parse(FUNCTIONS.replace("= sum(sales.amount) }", "= 42 CNY }", 1), "t.kpi")
+    policy, diagnostics = check([module])
+    assert policy is None and [d.code for d in diagnostics] == ["E316"]

@@ -396,3 +396,35 @@ def test_a_pay_expression_dividing_by_zero_is_noted_under_its_incentive(
     table = run("eval", "p.kpi", "--data", ".", "--period", "2026-01", *AS_OF)
     assert "  incentive bonus: division by zero (value is missing) (1×)" in table.output
     assert "indicator response" not in table.output
+
+
+def test_the_tui_draws_no_escape_from_the_data(project: Path) -> None:
+    """The review UI draws names and cells itself: a roster name holding ESC ] 0 ; … BEL
+    and U+202E reaches no screen raw (checked line by line as the widgets render)."""
+    import asyncio
+    from datetime import date
+
+    from kpirules.tui.app import ReviewApp
+    from kpirules.tui.session import open_session
+
+    session = open_session("p.kpi", ".", as_of=date(2026, 2, 10))
+    app = ReviewApp.from_session(session)
+    drawn: list[str] = []
+
+    def lines() -> None:
+        for widget in app.screen.query("*"):
+            for y in range(widget.size.height):
+                drawn.append("".join(segment.text for segment in widget.render_line(y)))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(160, 40)) as pilot:
+            for key in ("3", "down", "enter"):  # the people list, then E2's own screen
+                await pilot.press(key)
+                await app.workers.wait_for_complete()
+                await pilot.pause(0.2)
+                lines()
+
+    asyncio.run(scenario())
+    text = "\n".join(drawn)
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\\x1b]0;pwned\\x07Bob" in text  # shown, as a visible escape

@@ -622,12 +622,13 @@ class _Checker:
                     formula,
                     hint="change the unit, or the formula",
                 )
-            if clean and not ctx.sources and not ctx.depends_on and not ctx.lagged:
+            reads = ctx.sources or ctx.depends_on or ctx.lagged or ctx.roster_columns
+            if clean and not reads:
                 self.error(
                     "E316",
                     f"{what} reads no data",
                     formula,
-                    hint="aggregate a source or use other indicators",
+                    hint="aggregate a source, read a roster column, or use other indicators",
                 )
         return model.Indicator(
             name,

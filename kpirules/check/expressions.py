@@ -44,6 +44,7 @@ class Context:
     depends_on: set[str] = field(default_factory=set)  # indicators used (not lagged)
     lagged: set[str] = field(default_factory=set)  # indicators used via previous/trend
     sources: set[str] = field(default_factory=set)  # sources aggregated
+    roster_columns: set[str] = field(default_factory=set)  # formula: roster columns read
     rated: bool = True  # outcome: is the rating known yet? (not in scorecard gates)
 
     def inside_aggregate(self) -> Context:
@@ -376,6 +377,8 @@ class ExpressionChecker:
             if ctx.kind in ("constant", "rating", "test"):
                 self._error("E202", f"'{expr.source}.{expr.column}' cannot be used here", expr)
                 return dims.ANY
+            if ctx.kind == "formula":  # a person's attribute: the same in every period
+                ctx.roster_columns.add(expr.column)
             return dim
         if ctx.kind == "row":
             if ctx.row_source[0] != source.name:

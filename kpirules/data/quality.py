@@ -160,6 +160,10 @@ def coerce(raw: pd.Series, type_name: str, fmt: dict | None = None) -> Typed:
         values = _bools(raw, text, fmt)
     elif type_name == "date":
         values = _dates(raw, text, fmt)
+        if fmt.get("no_date") and text is not None:  # `9999-12-31`: no end date
+            declared = _flag(text.isin([str(word) for word in fmt["no_date"]]))
+            empty = empty | declared
+            values = values.where(~declared)
     else:
         values = _numbers(raw, text, type_name, fmt)
     bad = (~empty & values.isna()).astype(bool)
@@ -497,12 +501,21 @@ class _SourceCheck:
         typed = coerce(self.raw[name], column.type, fmt)
         self.typed[name] = typed
         word = _expected(column.type, fmt)
-        self.flag(
-            "type_mismatch",
-            typed.bad,
-            name,
-            lambda pick: f"{name}: " + _quote(typed.text(pick)) + f" is not {word}",
-        )
+
+        def mismatch(pick: np.ndarray) -> pd.Series:
+            text = typed.text(pick)
+            message = f"{name}: " + _quote(text) + f" is not {word}"
+            if column.type != "date":
+                return message
+            # 9999-12-31 and the like: how HR systems write "no end date"
+            far = _flag(text.str.fullmatch(r"(?:22[6-9]\d|2[3-9]\d\d|[3-9]\d{3})-\d\d-\d\d"))
+            hint = (
+                " (dates after 2262-04-11 cannot be held; if it means no date, declare "
+                'it in the binding: `formats: { no_date: ["' + text + '"] }`)'
+            )
+            return message.where(~far, message + hint)
+
+        self.flag("type_mismatch", typed.bad, name, mismatch)
         if role is not None:
             self.flag("null_key", typed.empty, name, f"the {role} column '{name}' is empty")
         elif column.required:

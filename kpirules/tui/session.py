@@ -131,6 +131,9 @@ def open_session(
     except EvaluationError as exc:
         raise SessionError("The policy cannot be evaluated on this data", str(exc)) from exc
     timings["evaluate"] = time.perf_counter() - started
+    # What the screens draw comes from these tables: no control character from the data
+    # reaches the terminal (a name holding ESC ] 0 ; … BEL would retitle the window).
+    _neutralise(loaded, results)
     if not results.periods:
         raise SessionError("Nothing to review", "The evaluation reported no period.")
     return Session(
@@ -143,6 +146,16 @@ def open_session(
         as_of,
         timings,
     )
+
+
+def _neutralise(loaded, results: Results) -> None:
+    from kpirules.text import neutralise_frame
+
+    loaded.frames = {name: neutralise_frame(frame) for name, frame in loaded.frames.items()}
+    loaded.findings = neutralise_frame(loaded.findings)
+    for part in ("indicators", "scores", "totals", "payouts", "actions", "notes", "goals"):
+        setattr(results, part, neutralise_frame(getattr(results, part)))
+    results.quality = neutralise_frame(results.quality)
 
 
 def latest_period(results: Results) -> str:
