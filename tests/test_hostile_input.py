@@ -398,6 +398,24 @@ def test_a_pay_expression_dividing_by_zero_is_noted_under_its_incentive(
     assert "indicator response" not in table.output
 
 
+def test_a_gate_dividing_by_zero_is_noted_under_its_scorecard(project: Path) -> None:
+    (project / "p.kpi").write_text(
+        POLICY.replace(
+            "  rating simple\n}",
+            "  gate staff.salary / staff.months > 100 else cap 50\n  rating simple\n}",
+        )
+    )
+    (project / "staff.csv").write_text(
+        "id,name,dept,salary,months\nE1,Ann,Sales,1000,0\nE2,Bob,Sales,1000,2\n"
+    )
+    result = run("eval", "p.kpi", "--data", ".", "--period", "2026-01", "--format", "json", *AS_OF)
+    notes = json.loads(result.stdout)["notes"]
+    assert {"where": "scorecard agent: gate", "note": "division by zero (value is missing)"} in [
+        {"where": n["where"], "note": n["note"]} for n in notes
+    ]
+    assert not any(n["where"].startswith("indicator") for n in notes)
+
+
 def test_the_tui_draws_no_escape_from_the_data(project: Path) -> None:
     """The review UI draws names and cells itself: a roster name holding ESC ] 0 ; … BEL
     and U+202E reaches no screen raw (checked line by line as the widgets render)."""

@@ -219,6 +219,7 @@ def _score_scorecards(plan: Plan, evaluator, calendar, progress, offset, total_s
         total, status, weights, frame = weighted_total(frame, card)
         tester = level_tester(card, evaluator)
         env = {"score": total, "level_test": tester}
+        evaluator.where = f"scorecard {card.name}: gate"  # a note names the rule it is from
         for gate in card.gates:
             # A gate changes a total; it does not invent one where data was missing.
             failed = ~_holds(evaluator.grid(gate.condition.expr, env)) & total.notna()
@@ -228,6 +229,7 @@ def _score_scorecards(plan: Plan, evaluator, calendar, progress, offset, total_s
                 total = total.where(~failed, gate.value)
             status = status.where(~(failed & total.notna()), status + ", gate failed")
         total = apply_limits(total, card)
+        evaluator.where = f"scorecard {card.name}: rating"
         rating = _rate(card.rating, total, evaluator)
         # Payouts and actions see only the periods a person is a member and employed:
         # a `for 2 periods` rule must not count a quarter before their start date.
@@ -273,6 +275,7 @@ def _members(card: nodes.Scorecard, evaluator: Evaluator, roster_frame: pd.DataF
     keys = roster_frame[evaluator.roster.key].to_numpy()
     if card.members is None:
         return pd.Series(True, index=keys)
+    evaluator.where = f"scorecard {card.name}: applies to"
     held = _holds(evaluator.row(card.members.expr, roster_frame, evaluator.roster.name))
     if not isinstance(held, pd.Series):
         return pd.Series(bool(held), index=keys)
