@@ -227,7 +227,7 @@ PERIODS = np.arange(YEAR * 4, YEAR * 4 + 4)
 PERIOD_START = pd.date_range(f"{YEAR}-01-01", periods=4, freq="QS").to_numpy()
 PERIOD_END = pd.date_range(f"{YEAR}-03-31", periods=4, freq="QE").to_numpy()
 PERIOD_DAYS = (PERIOD_END - PERIOD_START) / np.timedelta64(1, "D") + 1
-DECIMALS = 9  # indicator values and scores are rounded to 9 places (language §4.7)
+DECIMALS = 9  # full precision; 9 places at each comparison and before money (§4.8)
 INDUSTRY_ORDER_CYCLE = 4.0  # days
 # scorecard → indicator → (curve values from threshold to stretch, scores, weight)
 CARDS = {
@@ -328,21 +328,28 @@ def indicators(frames: dict[str, pd.DataFrame], index: pd.MultiIndex, key=None) 
     result = per[columns].reindex(index)
     result["skill_growth"] = skill.reindex(index).to_numpy()
     result["coaching_quality"] = coaching.reindex(index).to_numpy()
-    return result.astype("float64").round(DECIMALS)
+    return result.astype("float64")
+
+
+def at9(values) -> np.ndarray:
+    """What a comparison sees under the exactness rule: the value at 9 decimal places."""
+    return np.round(np.asarray(values, dtype="float64"), DECIMALS)
 
 
 def curve(values: np.ndarray, xs, ys, lower: bool) -> np.ndarray:
-    """Linear between the points, flat beyond the last, 0 before the first."""
+    """Linear between the points, flat beyond the last, 0 before the first (a value is
+    before the first point when it is, at 9 decimals)."""
     v, xs = np.asarray(values, dtype="float64"), np.asarray(xs, dtype="float64")
     if lower:
         v, xs = -v, -xs
-    scores = np.where(v < xs[0], 0.0, np.interp(v, xs, ys))
-    return np.round(np.where(np.isnan(v), np.nan, scores), DECIMALS)
+    scores = np.where(at9(v) < xs[0], 0.0, np.interp(v, xs, ys))
+    return np.where(np.isnan(v), np.nan, scores)
 
 
 def rate(total: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        rating = np.select([total >= low for low, _ in RATING], [r for _, r in RATING], "")
+        seen = at9(total)
+        rating = np.select([seen >= low for low, _ in RATING], [r for _, r in RATING], "")
     rating = np.where(rating == "", RATING_OTHERWISE, rating).astype(object)
     rating[np.isnan(total)] = None
     return rating
@@ -368,17 +375,16 @@ def scorecard(card: str, values: pd.DataFrame) -> pd.DataFrame:
     # Reweighting with no indicator at all gives no total, even where an entry fills in.
     anything = scores.notna().any(axis=1).to_numpy()
     total = np.where((share > 0) & anything, np.nansum(filled * weights, axis=1), np.nan)
-    total = total.round(DECIMALS)
     status = np.select(
         [np.isnan(total), present.sum(axis=1) < len(entries), scores["skill_growth"].isna()],
         ["incomplete", "reweighted", "filled"],
         "complete",
     ).astype(object)
     # gate order_cycle <= industry_order_cycle else cap 100 (a missing cycle fails it)
-    failed = ~(values["order_cycle"].to_numpy() <= INDUSTRY_ORDER_CYCLE) & ~np.isnan(total)
+    failed = ~(at9(values["order_cycle"]) <= INDUSTRY_ORDER_CYCLE) & ~np.isnan(total)
     total = np.where(failed, np.minimum(total, 100.0), total)
     status[failed] = status[failed] + ", gate failed"
-    total = np.clip(total, CARD_FLOOR[card], CARD_CAP).round(DECIMALS)
+    total = np.clip(total, CARD_FLOOR[card], CARD_CAP)
     scores = scores.fillna(SCORE_WHEN_MISSING)  # the scores shown: as used in the total
     scores["total"] = total
     scores["rating"] = rate(total)
@@ -396,8 +402,13 @@ def held_for(condition: np.ndarray, periods: int) -> np.ndarray:
 
 
 def round_money(amount: np.ndarray) -> np.ndarray:
-    """half_even to 0.01, after removing binary noise (6 decimals of a cent)."""
-    return np.round(np.round(np.round(amount / 0.01, 6)) * 0.01, 10)
+    """half_even to 0.01 from the amount at 9 decimals, in integers: billionths of the
+    currency, then cents, a half going to the even cent."""
+    missing = np.isnan(amount)
+    nano = np.rint(np.where(missing, 0.0, amount) * 1e9).astype("int64")
+    cents, rest = np.divmod(nano, 10_000_000)  # floor division: rest in [0, 1e7)
+    up = (rest > 5_000_000) | ((rest == 5_000_000) & (cents % 2 == 1))
+    return np.where(missing, np.nan, (cents + up) / 100)
 
 
 def by_hand(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -429,17 +440,18 @@ def by_hand(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         salary = np.repeat(roster["base_salary"].to_numpy()[people], quarters)
         if card == "sales_rep":  # quarterly_bonus
             incentive, cap = "quarterly_bonus", 30_000.0
-            gate = (mine["new_market_share"] >= 0.10).to_numpy()
+            gate = at9(mine["new_market_share"]) >= 0.10
             raw = salary * 0.5 * np.minimum(total, 150.0) / 100
         else:  # manager_bonus: tiers on score
             incentive, cap = "manager_bonus", 50_000.0
-            gate = (mine["quarterly_revenue"] >= 1_500_000).to_numpy()
+            gate = at9(mine["quarterly_revenue"]) >= 1_500_000
+            seen = at9(total)
             with np.errstate(invalid="ignore"):
-                tiers = [total < 90, (total >= 90) & (total < 110), total >= 110]
+                tiers = [seen < 90, (seen >= 90) & (seen < 110), seen >= 110]
             raw = np.select(tiers, [0.0, salary * 0.4, salary * 0.6], np.nan)
         amount = np.where(gate, raw, 0.0)
         with np.errstate(invalid="ignore"):
-            capped = amount > cap
+            capped = at9(amount) > cap
         amount = np.where(capped, cap, amount) * factor
         pays.append(
             pd.DataFrame(
@@ -464,10 +476,10 @@ def by_hand(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         if card == "sales_rep":
             cycle = wide("order_cycle")
             slower = np.zeros_like(low)
-            slower[:, 1:] = cycle[:, 1:] > cycle[:, :-1]
-            few_customers = wide("new_customers") < 3
-            low_share = wide("new_market_share") < 0.10
-            little_training = wide("skill_growth") < 16
+            slower[:, 1:] = at9(cycle[:, 1:]) > at9(cycle[:, :-1])
+            few_customers = at9(wide("new_customers")) < 3
+            low_share = at9(wide("new_market_share")) < 0.10
+            little_training = at9(wide("skill_growth")) < 16
             rules = [
                 (outstanding, "recognize", "Sales star of the quarter", None, None),
                 (few_customers, "training", "Prospecting fundamentals", "manager", 30),
@@ -478,7 +490,7 @@ def by_hand(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             ]
         else:
             promote = "Promotion review: regional sales director"
-            weak_coaching = wide("coaching_quality") < 3.5
+            weak_coaching = at9(wide("coaching_quality")) < 3.5
             rules = [
                 (held_for(outstanding, 2), "nominate", promote, "hr", None),
                 (weak_coaching, "training", "Coaching skills for sales leaders", "hr", 60),
@@ -521,7 +533,8 @@ def by_hand(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     goals = []
     for goal, (indicator, op, target, deadline, objective) in GOALS.items():
         value = sales[indicator]
-        met = value >= target if op == ">=" else value <= target
+        met = at9(value) >= target if op == ">=" else at9(value) <= target
+        met = pd.Series(met, index=value.index)
         if indicator in LOWER_IS_BETTER:
             attainment = target / value.where(value != 0)
         else:

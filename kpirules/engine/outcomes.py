@@ -103,7 +103,8 @@ def payouts(
         amount = np.maximum(amount, _series(evaluator.grid(payout.floor.expr, env), index))
     if payout.cap is not None:
         cap = _series(evaluator.grid(payout.cap.expr, env), index)
-        capped = amount > cap
+        over = rules.compare_numbers(">", amount.to_numpy(dtype="float64"), cap.to_numpy())
+        capped = pd.Series(over, index=index)  # a comparison: under the exactness rule
         amount = amount.where(~capped, cap)
     amount = amount.where(gate_ok, 0.0)  # a closed gate pays nothing, whatever the floor
     capped &= gate_ok
