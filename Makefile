@@ -19,6 +19,14 @@ demo: $(STAMP)
 	mkdir -p build/demo
 	$(BIN)/kpirules report policies/sales --data policies/sales/data.yaml --as-of 2027-01-04 -o build/demo/sales-report.xlsx
 	$(BIN)/kpirules feedback policies/sales --data policies/sales/data.yaml --as-of 2027-01-04 --manager E1012 --format html -o build/demo/feedback
+	@echo ""
+	@echo "The sample data has a few rows that are wrong on purpose, as real exports do:"
+	@echo "the data-quality warnings above point at them (file, row and column)."
+	@echo "Open next:"
+	@echo "  build/demo/sales-report.xlsx     the HR workbook: people, ratings, payouts, actions"
+	@echo "  build/demo/feedback/index.html   the feedback sheets of manager E1012's team"
+	@echo "  make tui                         review the cycle in the terminal"
+	@echo "  $(BIN)/kpirules explain policies/sales --data policies/sales/data.yaml --subject E1002 --as-of 2027-01-04"
 
 test: $(STAMP)
 	$(BIN)/ruff check kpirules tests bench

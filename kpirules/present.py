@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -125,6 +126,50 @@ def print_summary(policy: model.Policy, console: Console, root: str = "") -> Non
         console.print(f"[bold]Rating {rating.label or rating.name}[/]: {levels}")
 
 
+PEOPLE_COLUMNS = (
+    "subject",
+    "name",
+    "department",
+    "period",
+    "scorecard",
+    "total",
+    "rating",
+    "payout",
+    "actions",
+)
+
+
+def _people_widths(columns: list[str], rows: list[dict], shown, width: int) -> dict[str, int]:
+    """Column widths for the people table: the id, numbers and rating labels whole; the
+    name, department and scorecard share what is left (shortened with an ellipsis), and a
+    narrow terminal drops the department, then the scorecard, before cutting a number."""
+
+    def widest(column: str) -> int:
+        values = [cells[column] for cells in rows]
+        if column == "rating":  # the labels, not a status standing in for a missing one
+            values = [v for r, v in zip(shown["rating"], values, strict=True) if isinstance(r, str)]
+        return max([len(column)] + [_width(value) for value in values])
+
+    flexible = [c for c in ("name", "department", "scorecard") if c in columns]
+    fixed = {c: widest(c) for c in columns if c not in flexible}
+    for dropped in ([], ["department"], ["department", "scorecard"]):
+        kept = [c for c in flexible if c not in dropped]
+        room = width - sum(fixed.values()) - 3 * (len(fixed) + len(kept)) - 1
+        if room >= 6 * len(kept):
+            break
+    wanted = {c: widest(c) for c in kept}
+    share = {c: max(6, room * wanted[c] // max(1, sum(wanted.values()))) for c in kept}
+    widths = {c: min(wanted[c], share[c]) for c in kept}
+    return {c: fixed.get(c, widths.get(c, 0)) for c in columns if c in fixed or c in widths}
+
+
+def _width(value) -> int:
+    """Terminal cells a value takes (CJK characters take two)."""
+    from rich.cells import cell_len
+
+    return cell_len(value.plain if isinstance(value, Text) else str(value))
+
+
 def _money(value: float, currency: str | None) -> str:
     return f"{value:,.2f}" + (f" {currency}" if currency else "")
 
@@ -139,33 +184,45 @@ def print_results(results, console: Console, limit: int = 50) -> None:
         console.print("[bold red]Data quality findings stopped the run.[/]")
     else:
         people = people_frame(results)
-        table = Table(title=f"{policy.name} — {', '.join(results.periods)}", title_justify="left")
-        for column, justify in (
-            ("subject", "left"),
-            ("name", "left"),
-            ("department", "left"),
-            ("period", "left"),
-            ("scorecard", "left"),
-            ("total", "right"),
-            ("rating", "left"),
-            ("payout", "right"),
-            ("actions", "right"),
-        ):
-            table.add_column(column, justify=justify, no_wrap=column in ("subject", "period"))
-        for row in people.head(limit).itertuples(index=False):
+        shown = people.head(limit)
+        one_period = len(results.periods) == 1  # the title says which: no column for it
+        rows = []
+        for row in shown.itertuples(index=False):
             total = "—" if row.total != row.total else f"{row.total:.1f}"
-            rating = plain(row.rating) if isinstance(row.rating, str) else f"[dim]{row.status}[/]"
-            table.add_row(  # values from the data are text, never markup
-                plain(row.subject),
-                plain(row.name if isinstance(row.name, str) else ""),
-                plain(row.department if isinstance(row.department, str) else ""),
-                row.period,
-                row.scorecard,
-                total,
-                rating,
-                _money(row.payout, None) if row.payout == row.payout else "—",
-                str(row.actions),
+            rating = plain(row.rating) if isinstance(row.rating, str) else Text(str(row.status))
+            if not isinstance(row.rating, str):
+                rating.stylize("dim")
+            cells = {  # values from the data are text, never markup
+                "subject": plain(row.subject),
+                "name": plain(row.name if isinstance(row.name, str) else ""),
+                "department": plain(row.department if isinstance(row.department, str) else ""),
+                "period": row.period,
+                "scorecard": row.scorecard,
+                "total": total,
+                "rating": rating,
+                "payout": _money(row.payout, None) if row.payout == row.payout else "—",
+                "actions": str(row.actions),
+            }
+            if one_period:
+                del cells["period"]
+            rows.append(cells)
+        table = Table(
+            title=f"{policy.name} — {', '.join(results.periods)}",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,  # no vertical rules: 80 columns hold the whole row
+        )
+        columns = [c for c in PEOPLE_COLUMNS if not (one_period and c == "period")]
+        for column, width in _people_widths(columns, rows, shown, console.width).items():
+            table.add_column(
+                column,
+                justify="right" if column in ("total", "payout", "actions") else "left",
+                width=width,
+                no_wrap=column != "rating",  # a status standing in for a rating may wrap
+                overflow="ellipsis",
             )
+        kept = [str(column.header) for column in table.columns]
+        for cells in rows:
+            table.add_row(*(cells[column] for column in kept))
         console.print(table)
         if len(people) > limit:
             console.print(

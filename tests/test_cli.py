@@ -226,3 +226,29 @@ def test_api_evaluate_takes_a_path_or_a_model(project):
     # mean 15 min = target → 100.
     assert by_path.totals["total"].tolist() == [100.0]
     assert by_path.to_json() == by_model.to_json()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_eval_table_fits_the_terminal_with_every_number_whole(width: int) -> None:
+    """At 80 columns the names shorten (and the department goes), never a rating or a
+    payout: `make demo` is read in a standard terminal."""
+    sales = REPO / "policies" / "sales"
+    args = ["eval", str(sales), "--data", str(sales / "data.yaml"), "--as-of", "2027-01-04"]
+    table = CliRunner(env={"COLUMNS": str(width)}).invoke(main, [*args, "--period", "2026-Q4"])
+    document = json.loads(
+        CliRunner().invoke(main, [*args, "--period", "2026-Q4", "--format", "json"]).output
+    )
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    assert all(len(line) <= width for line in lines)
+    rows = {line.split()[0]: line for line in lines if line.strip().startswith("E1")}
+    paid = {}
+    for payout in document["payouts"]:
+        paid[payout["subject"]] = paid.get(payout["subject"], 0) + (payout["amount"] or 0)
+    for total in document["totals"]:
+        line = rows[total["subject"]]
+        assert f"{total['total']:.1f}" in line
+        if total["rating"]:
+            assert f" {total['rating']} " in line  # whole, not "Outst…"
+        assert f"{paid.get(total['subject'], 0):,.2f}" in line
+    assert "2026-Q4 " not in "".join(rows.values())  # one period: in the title only
