@@ -166,7 +166,7 @@ EN: dict[str, str] = {
     # ------------------------------------------------------------ goals
     "goals_title": "Goal attainment",
     "caption_goals": "Goals: attainment at the owner's level",
-    "caption_objectives": "Objectives: mean attainment of their goals",
+    "caption_objectives": "Objectives: mean attainment of their goals, each at most 100%",
     "level_company": "company",
     # ------------------------------------------------------------ data quality
     "quality_subtitle": "{count} findings",
@@ -333,7 +333,7 @@ ZH: dict[str, str] = {
     # ------------------------------------------------------------ goals
     "goals_title": "目标达成情况",
     "caption_goals": "目标:按责任层级的达成情况",
-    "caption_objectives": "战略目标:所含目标的平均达成率",
+    "caption_objectives": "战略目标:所含目标的平均达成率(每个目标最多按 100% 计)",
     "level_company": "公司",
     # ------------------------------------------------------------ data quality
     "quality_subtitle": "共 {count} 个问题",

@@ -256,6 +256,15 @@ def test_every_label_exists_in_both_languages():
         assert set(re.findall(r"{(\w+)}", english)) == set(re.findall(r"{(\w+)}", chinese)), key
 
 
+def test_a_count_of_one_reads_in_the_singular():
+    en, zh = Labels("en"), Labels("zh")
+    assert en.format("sheets_count", count=1) == "1 sheet"
+    assert en.format("sheets_count", count=3) == "3 sheets"
+    assert zh.format("sheets_count", count=1) == "共 1 份"
+    assert en.format("agenda_more_gaps", n=1).startswith("One more gap:")
+    assert en.format("agenda_more_gaps", n=2).startswith("The other 2 gaps:")
+
+
 def test_templates_and_renderer_use_only_catalogued_labels():
     package = ROOT / "kpirules" / "feedback"
     used = set()

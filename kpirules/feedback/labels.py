@@ -41,6 +41,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sentence_end": (".", "。"),
     "sentence_join": (" ", ""),
     "sheets_count": ("{count} sheets", "共 {count} 份"),
+    "sheets_count_one": ("1 sheet", "共 1 份"),
     # ------------------------------------------------------------ header
     "employee": ("Employee", "员工"),
     "id": ("ID", "工号"),
@@ -215,6 +216,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "The other {n} gaps: see the table of gaps; agree which to tackle first.",
         "其余 {n} 项差距见差距表;商定先改进哪一项。",
     ),
+    "agenda_more_gaps_one": (
+        "One more gap: see the table of gaps; agree when to tackle it.",
+        "另有 1 项差距见差距表;商定何时改进。",
+    ),
     "agenda_causes": (
         "For each gap, find the cause together before agreeing a step: skill, or resources, "
         "market and process? Agree one concrete next step per gap.",
@@ -271,4 +276,9 @@ class Labels:
         return self[key] if key in CATALOGUE else default
 
     def format(self, key: str, **values: object) -> str:
+        """The text with `values` filled in; a count of exactly one takes the key's
+        `_one` form where there is one ("1 sheet", not "1 sheets")."""
+        count = values.get("count", values.get("n"))
+        if count == 1 and f"{key}_one" in CATALOGUE:
+            key = f"{key}_one"
         return self[key].format(**values)

@@ -114,6 +114,8 @@ class CascadeScreen(ReviewScreen):
             text.append(f"{declared.description}\n")
         text.append("\nattainment ")
         text.append_text(attainment_text(node.attainment))
+        if node.kind == "objective":  # 154% and 115% average to 100%, not 134.5%
+            text.append("  (mean of its goals, each at most 100%)", style="dim")
         text.append(f"\n{node.summary}\n")
         history = self._history(node)
         if history:
