@@ -163,9 +163,10 @@ class Explainer:
         of their groups when `goals`)."""
         if self.results is not None:
             return self.results, self.loaded
-        loaded = replace(self.loaded, frames=rows_of(self.policy, self.loaded.frames, {subject}))
+        rows = rows_of(self.policy, self.loaded.frames, {subject})  # cut once, for both
         try:
-            return evaluate(self.policy, self.loaded, subjects={subject}, goals=goals), loaded
+            results = evaluate(self.policy, self.loaded, subjects={subject}, goals=goals, rows=rows)
+            return results, replace(self.loaded, frames=rows)
         except EvaluationError as exc:
             raise ExplainError(str(exc)) from exc
 
