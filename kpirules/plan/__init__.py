@@ -8,7 +8,7 @@
 (scoring, totals, gates, limits, ratings, payouts, actions, goals); `text.py` prints it.
 """
 
-from kpirules.plan.lower import build, formula, needed_for
+from kpirules.plan.lower import build
 from kpirules.plan.nodes import IndicatorStep, Plan, Read
 from kpirules.plan.order import aggregates_of, is_aggregate, lagged_names
 
@@ -18,8 +18,6 @@ __all__ = [
     "Read",
     "aggregates_of",
     "build",
-    "formula",
     "is_aggregate",
     "lagged_names",
-    "needed_for",
 ]
