@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import difflib
+import operator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -25,6 +26,8 @@ from kpirules import dimensions as dims
 from kpirules.diagnostics import Diagnostic, error, warning
 from kpirules.dimensions import Dim
 
+# Constant folding (constants, and E318's constant zero divisors): one table for both.
+ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 AGGREGATES = ("sum", "count", "count_distinct", "mean", "min", "max", "median", "percentile")
 SCALAR_FUNCTIONS = ("abs", "round", "coalesce", "min", "max")
 TIME_FUNCTIONS = ("previous", "worsening", "improving")
@@ -141,19 +144,13 @@ class ExpressionChecker:
         if isinstance(expr, ast.Name) and expr.name in self.symbols.benchmarks:
             bench = self.symbols.benchmarks[expr.name]
             return self.constant_value(bench.expr, target) if bench.expr is not expr else None
-        if isinstance(expr, ast.Binary) and expr.op in "+-*/":
+        if isinstance(expr, ast.Binary) and expr.op in ARITHMETIC:
             left = self.constant_value(expr.left, target)
             right = self.constant_value(expr.right, target)
             if left is None or right is None:
                 return None
             try:
-                if expr.op == "+":
-                    return left + right
-                if expr.op == "-":
-                    return left - right
-                if expr.op == "*":
-                    return left * right
-                return left / right
+                return ARITHMETIC[expr.op](left, right)
             except (InvalidOperation, ZeroDivisionError):
                 self._error("E308", "division by zero in a constant", expr)
                 return None
@@ -175,7 +172,7 @@ class ExpressionChecker:
             return None if inner is None else -inner
         if isinstance(expr, ast.Name) and expr.name in self.symbols.benchmarks:
             return self._fixed_value(self.symbols.benchmarks[expr.name].expr, depth + 1)
-        if isinstance(expr, ast.Binary) and expr.op in ("+", "-", "*", "/"):
+        if isinstance(expr, ast.Binary) and expr.op in ARITHMETIC:
             left = self._fixed_value(expr.left, depth + 1)
             right = self._fixed_value(expr.right, depth + 1)
             if expr.op == "*" and 0 in (left, right):  # `0 * x` is 0 whatever x is
@@ -183,11 +180,7 @@ class ExpressionChecker:
             if left is None or right is None or (expr.op == "/" and right == 0):
                 return None
             try:
-                if expr.op == "+":
-                    return left + right
-                if expr.op == "-":
-                    return left - right
-                return left * right if expr.op == "*" else left / right
+                return ARITHMETIC[expr.op](left, right)
             except InvalidOperation:
                 return None
         return None
