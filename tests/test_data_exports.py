@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from openpyxl.styles import Font
+from test_data import found, messages  # the findings as tuples, and their messages
 
 from kpirules.check import check
 from kpirules.cli import main
@@ -68,20 +69,6 @@ def bind(project: Path, sources: str, policy=None, **files: str) -> LoadedData:
         (project / name.replace("_", ".", 1)).write_text(text, encoding="utf-8")
     (project / "data.yaml").write_text("version: 1\nsources:\n" + sources, encoding="utf-8")
     return load_data(policy or make_policy(), project / "data.yaml", as_of=AS_OF)
-
-
-def found(result: LoadedData, *checks: str) -> list[tuple]:
-    rows = result.findings
-    if checks:
-        rows = rows[rows["check"].isin(checks)]
-    return [
-        (r.source, None if pd.isna(r.row) else int(r.row), r.column, r.check, r.severity)
-        for r in rows.itertuples()
-    ]
-
-
-def messages(result: LoadedData, check_name: str) -> list[str]:
-    return result.findings.loc[result.findings["check"] == check_name, "message"].tolist()
 
 
 def values(cells: list, type_name: str, fmt: dict) -> list:
