@@ -23,9 +23,9 @@ from kpirules.data import DataError, empty_frame
 from kpirules.data.binding import FileSpec
 from kpirules.data.readers import read
 from kpirules.engine import EvaluationError, evaluate
-from kpirules.engine.expressions import literal_number, minutes_per
 from kpirules.formatter import format_expr
 from kpirules.loader import confined
+from kpirules.plan.expressions import literal_number, minutes_per
 from kpirules.results import Results
 
 

@@ -17,21 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from kpirules import ast, model, rules
-from kpirules import dimensions as dims
+from kpirules import model, rules
 from kpirules.data import LoadedData, load_data
 from kpirules.engine import EvaluationError, evaluate, rows_of
-from kpirules.engine.expressions import (
-    Evaluator,
-    Level,
-    Notes,
-    _holds,
-    literal_number,
-    minutes_per,
-)
-from kpirules.formatter import format_expr
-from kpirules.periods import calendar_of
-from kpirules.plan import build, is_aggregate, nodes
+from kpirules.engine.expressions import Evaluator, Level, Notes, _holds
+from kpirules.periods import Calendar, calendar_of
+from kpirules.plan import build, minutes_per, nodes
+from kpirules.plan import expr as x
 
 MAX_ROWS_SHOWN = 50
 SHOWN_DETAILS = (
@@ -87,7 +79,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _at(node: ast.Node | model.Indicator | Any) -> str | None:
+def _at(node: Any) -> str | None:
     span = getattr(node, "span", None)
     return f"{span.file}:{span.line}" if span is not None and span.line else None
 
@@ -163,7 +155,7 @@ class Explainer:
         of their groups when `goals`)."""
         if self.results is not None:
             return self.results, self.loaded
-        rows = rows_of(self.policy, self.loaded.frames, {subject})  # cut once, for both
+        rows = rows_of(self.plan, self.loaded.frames, {subject})  # cut once, for both
         try:
             results = evaluate(self.policy, self.loaded, subjects={subject}, goals=goals, rows=rows)
             return results, replace(self.loaded, frames=rows)
@@ -174,10 +166,10 @@ class Explainer:
         self, subject: str, period: str | None = None, indicator: str | None = None
     ) -> Step:
         policy = self.policy
-        roster = policy.roster
+        roster = self.plan.roster
         if subject not in self.subjects:
             raise ExplainError(f"no one with {roster.key} {subject!r} in the roster")
-        if indicator is not None and indicator not in policy.indicators:
+        if indicator is not None and indicator not in {step.name for step in self.plan.steps}:
             raise ExplainError(f"no indicator called {indicator!r}")
         results, loaded = self._of(subject, goals=indicator is None)
         if period is not None and period not in results.periods:
@@ -198,7 +190,7 @@ class Explainer:
                 f"{subject!r} is on no scorecard in {period} (not employed "
                 "then, or no scorecard applies)"
             )
-        tracer = _Tracer(policy, loaded, results, subject, period)
+        tracer = _Tracer(self.plan, calendar_of(policy), loaded, results, subject, period)
         first = own.iloc[0]
         root = Step(
             f"{subject} {first['name'] or ''}".strip() + f" — {period}",
@@ -231,20 +223,23 @@ class Explainer:
 
 
 class _Tracer:
-    def __init__(self, policy, loaded, results, subject: str, period: str):
-        self.policy = policy
+    """The scalar runner: one subject and period, from the plan and that subject's rows."""
+
+    def __init__(self, plan: nodes.Plan, calendar: Calendar, loaded, results, subject, period):
+        self.plan = plan
+        self.steps = {step.name: step for step in plan.steps}
         self.results = results
         self.subject = subject
         self.period = period
-        self.currency = policy.header.currency if policy.header else None
-        self.calendar = calendar_of(policy)
+        self.currency = plan.currency
+        self.calendar = calendar
         self.ordinal = self.calendar.parse(period)
-        roster = policy.roster
+        roster = plan.roster
         subjects = loaded.frames[roster.name][roster.key]
         level = Level(
             "subject", pd.Series(subjects.to_numpy(), index=subjects.to_numpy()), [self.ordinal]
         )
-        self.evaluator = Evaluator(policy, loaded.frames, self.calendar, level, Notes())
+        self.evaluator = Evaluator(plan, loaded.frames, self.calendar, level, Notes())
         self.frames = loaded.frames
         self.files = loaded.files
         by_key = loaded.frames[roster.name].set_index(roster.key)
@@ -289,14 +284,14 @@ class _Tracer:
 
     # ---- indicators
     def entry(self, card: nodes.Scorecard, entry: nodes.Entry, scored: pd.Series) -> Step:
-        indicator = self.policy.indicators[entry.indicator]
+        indicator = self.steps[entry.indicator]
         value = self.value(entry.indicator)
         node = Step(
-            f"indicator {entry.indicator} = {_in_unit(value, indicator.unit, self.currency)}",
+            f"indicator {entry.indicator} = {_in_unit(value, indicator.unit_name, self.currency)}",
             value,
             _at(indicator),
             detail={
-                "formula": format_expr(indicator.formula),
+                "formula": indicator.text,
                 "label": indicator.label,
                 "supports": ", ".join(indicator.supports) or "no goal",
             },
@@ -321,56 +316,48 @@ class _Tracer:
         )
         return node
 
-    def formula(self, indicator: model.Indicator, expected: float) -> Step:
+    def formula(self, indicator: nodes.IndicatorStep, expected: float) -> Step:
         """The formula's inputs for this subject and period, and its recomputation."""
-        node = Step(f"formula: {format_expr(indicator.formula)}", at=_at(indicator))
+        node = Step(f"formula: {indicator.text}", at=_at(indicator))
         values: dict[int, float] = {}
-        for sub in ast.walk(indicator.formula):
-            if isinstance(sub, ast.Call) and is_aggregate(sub):
+        for sub in x.walk(indicator.formula):
+            if isinstance(sub, x.Aggregate):
                 step, values[id(sub)] = self.aggregate(sub)
                 node.add(step)
-            elif isinstance(sub, ast.Name) and sub.name in self.policy.indicators:
+            elif isinstance(sub, x.Indicator | x.Previous):
+                name = sub.name if isinstance(sub, x.Indicator) else sub.indicator
                 node.add(
                     Step(
-                        f"indicator {sub.name} = {_num(self.value(sub.name))}",
-                        self.value(sub.name),
-                        _at(self.policy.indicators[sub.name]),
+                        f"indicator {name} = {_num(self.value(name))}",
+                        self.value(name),
+                        _at(self.steps[name]),
                     )
                 )
-            elif isinstance(sub, ast.Attribute) and sub.source == self.policy.roster.name:
-                node.add(
-                    Step(
-                        f"{sub.source}.{sub.column} = {self.person[sub.column]}",
-                        self.person[sub.column],
-                    )
-                )
+            elif isinstance(sub, x.RosterColumn):
+                shown = self.person[sub.column]
+                node.add(Step(f"{sub.label} = {shown}", shown))
         recomputed = _Scalar(self, values).compute(indicator.formula)
         if isinstance(recomputed, float):
-            recomputed = round(recomputed / minutes_per(indicator.dim), 9)
+            recomputed = round(recomputed / indicator.scale, 9)
         node.value = recomputed
         node.title += f" = {_num(recomputed)}"
         node.detail["recomputes"] = _same(recomputed, expected)
         return node
 
-    def aggregate(self, call: ast.Call) -> tuple[Step, float]:
+    def aggregate(self, agg: x.Aggregate) -> tuple[Step, float]:
         """The rows of this subject an aggregate reads, and their reduction."""
         evaluator = self.evaluator
-        arg = call.args[0]
-        counting = call.func == "count" and isinstance(arg, ast.Name)
-        source = arg.name if counting else evaluator._source_of(call)
-        spec = self.policy.sources[source]
+        source = agg.source
+        spec = self.plan.source(source)
         frame = evaluator.rows(source)
-        window = int(call.window.value) if call.window is not None else 1
-        if spec.is_roster:
-            frame = frame[frame[spec.key] == self.subject]
-        else:
+        if spec.subject:
             frame = frame[frame[spec.subject] == self.subject]
         if spec.time:
             periods = frame["_period"]
-            frame = frame[(periods <= self.ordinal) & (periods > self.ordinal - window)]
+            frame = frame[(periods <= self.ordinal) & (periods > self.ordinal - agg.window)]
         read = len(frame)
-        if call.where is not None:
-            mask = _holds(evaluator.row(call.where, frame, source))
+        if agg.where is not None:
+            mask = _holds(evaluator.row(agg.where, frame, source))
             frame = (
                 frame[mask.to_numpy()]
                 if isinstance(mask, pd.Series)
@@ -378,12 +365,12 @@ class _Tracer:
             )
         values = (
             pd.Series(1.0, index=frame.index)
-            if counting
-            else pd.Series(evaluator.row(arg, frame, source), index=frame.index)
+            if agg.argument is None
+            else pd.Series(evaluator.row(agg.argument, frame, source), index=frame.index)
         )
-        value = _reduce(call, values, read, evaluator)
+        value = _reduce(agg, values, read)
         # Durations are minutes inside the engine; show them in the column's own unit.
-        dim = self.policy.dim_of(call)
+        dim = agg.unit
         per = minutes_per(dim)
         unit = f" {dim.unit}" if dim.kind == "duration" else ""
         shown = value if isinstance(value, pd.Timestamp) else value / per
@@ -400,13 +387,13 @@ class _Tracer:
             ],
             "value": shown,
         }
-        if call.where is not None:
-            detail["filter"] = format_expr(call.where)
-        if window > 1:
-            first = self.calendar.label(self.ordinal - window + 1)
+        if agg.where_text is not None:
+            detail["filter"] = agg.where_text
+        if agg.window > 1:
+            first = self.calendar.label(self.ordinal - agg.window + 1)
             detail["window"] = f"{first} to {self.period}"
         title = (
-            f"{format_expr(call)} = {_num(shown)}{unit}  ({len(frame)} of {read} rows of "
+            f"{agg.text} = {_num(shown)}{unit}  ({len(frame)} of {read} rows of "
             f"{source}{', rows ' + _rows(rows) if rows else ''})"
         )
         return Step(title, shown, detail=detail), value
@@ -595,7 +582,7 @@ class _Tracer:
         for row in now.itertuples(index=False):
             if row.owner_level != "company" and row.owner != department:
                 continue
-            goal = self.policy.goals[row.goal]
+            goal = next(g for g in self.plan.goals if g.name == row.goal)
             met = "met" if row.met else "not met"
             node.add(
                 Step(
@@ -639,20 +626,20 @@ def _same(a: float, b: float) -> bool:
     return a == b
 
 
-def _reduce(call: ast.Call, values: pd.Series, read: int, evaluator: Evaluator) -> float:
+def _reduce(agg: x.Aggregate, values: pd.Series, read: int) -> float:
     """The aggregate of the rows shown — the same rules as the engine (see aggregate())."""
-    func = call.func
+    func = agg.func
     present = values.dropna()
     if read == 0 or present.empty:  # `values` holds the rows that passed the filter
         return rules.aggregate_of_nothing(func, read > 0, len(values) > 0)
-    if func == "count":
+    if func == x.Reduce.COUNT:
         return float(len(present))
-    if func == "count_distinct":
+    if func == x.Reduce.COUNT_DISTINCT:
         return float(present.nunique())
-    if func == "sum":
+    if func == x.Reduce.SUM:
         return float(present.sum())
-    if func == "percentile":
-        return float(present.quantile(float(evaluator._literal(call.args[1], dims.PERCENT))))
+    if func == x.Reduce.PERCENTILE:
+        return float(present.quantile(agg.quantile))
     reduced = getattr(
         present, {"mean": "mean", "min": "min", "max": "max", "median": "median"}[func]
     )()
@@ -695,7 +682,7 @@ def _curve_arithmetic(value: float, curve: nodes.Curve):
 
 
 class _Scalar:
-    """Plain-Python evaluation of an expression for the one subject and period traced."""
+    """Plain-Python evaluation of a lowered expression for the one subject and period."""
 
     def __init__(
         self,
@@ -710,143 +697,121 @@ class _Scalar:
         self.card = card
         self.seen: dict[str, Any] = {}
 
-    def truth(self, expr: ast.Expr) -> bool:
-        value = self.compute(expr)
+    def truth(self, e: x.Expr) -> bool:
+        value = self.compute(e)
         return value is True
 
-    def names(self, expr: ast.Expr) -> dict[str, Any]:
+    def names(self, e: x.Expr) -> dict[str, Any]:
         self.seen = {}
-        self.compute(expr)
+        self.compute(e)
         return dict(self.seen)
 
-    def compute(self, e: ast.Expr) -> Any:
+    def compute(self, e: x.Expr) -> Any:
         t = self.t
-        if isinstance(e, ast.NUMERIC_LITERALS):
-            return literal_number(e)
-        if isinstance(e, ast.String):
-            return e.value
-        if isinstance(e, ast.Bool):
-            return e.value
-        if isinstance(e, ast.DateLit):
-            return pd.Timestamp(e.text)
-        if isinstance(e, ast.PeriodLit):
-            return e.text
-        if isinstance(e, ast.Name):
-            return self._name(e.name)
-        if isinstance(e, ast.Attribute):
+        if isinstance(e, x.Const):
+            if e.label is not None:  # a benchmark, shown in its own unit
+                self.seen[e.label] = e.value / minutes_per(e.unit)
+            if isinstance(e.value, date):
+                return pd.Timestamp(e.value)
+            return math.nan if e.value is None else e.value
+        if isinstance(e, x.Env):
+            value = self.env[e.name]
+            self.seen[e.name] = value
+            return value
+        if isinstance(e, x.Indicator):
+            value = t.value(e.name) * e.scale
+            self.seen[e.name] = value / e.scale
+            return value
+        if isinstance(e, x.RosterColumn):
             value = t.person[e.column]
-            self.seen[f"{e.source}.{e.column}"] = value
-            column = t.policy.sources[e.source].columns[e.column]
-            return (
-                float(value) * minutes_per(column.dim)
-                if column.dim.kind == "duration"
-                else (float(value) if column.dim.numeric else value)
-            )
-        if isinstance(e, ast.Negate):
+            self.seen[e.label] = value
+            if pd.isna(value):
+                return math.nan if e.unit.numeric else None
+            return float(value) * e.scale if e.unit.numeric else value
+        if isinstance(e, x.Aggregate):
+            return self.aggregates[id(e)]
+        if isinstance(e, x.Previous):
+            value = t.value(e.indicator, t.calendar.label(t.ordinal - e.lag))
+            self.seen[f"previous({e.indicator})"] = value
+            return value * e.scale
+        if isinstance(e, x.Trend):
+            return self._trend(e)
+        if isinstance(e, x.LevelTest):
+            return self._level(e)
+        if isinstance(e, x.Negate):
             return -self.compute(e.operand)
-        if isinstance(e, ast.Not):
+        if isinstance(e, x.Not):
             return rules.not3(self.compute(e.operand))
-        if isinstance(e, ast.In):
+        if isinstance(e, x.In):
             item = self.compute(e.item)
-            return None if item is None else item in [self.compute(i) for i in e.collection.items]
-        if isinstance(e, ast.If):
+            return None if item is None else item in [self.compute(i) for i in e.options]
+        if isinstance(e, x.If):
             return (
                 self.compute(e.then)
                 if self.compute(e.condition) is True
                 else self.compute(e.otherwise)
             )
-        if isinstance(e, ast.LevelTest):
-            return self._level(e)
-        if isinstance(e, ast.Call):
+        if isinstance(e, x.Call):
             return self._call(e)
-        if isinstance(e, ast.Binary):
+        if isinstance(e, x.Binary):
             return self._binary(e)
         raise ValueError(f"cannot trace {type(e).__name__}")
 
-    def _name(self, name: str) -> Any:
-        t = self.t
-        per = 1.0  # durations are minutes here; they are shown in their own unit
-        if name in self.env:
-            value = self.env[name]
-        elif name in t.policy.indicators:
-            per = minutes_per(t.policy.indicators[name].dim)
-            value = t.value(name) * per
-        elif name in t.policy.benchmarks:
-            per = minutes_per(t.policy.benchmarks[name].dim)
-            value = float(t.evaluator._literal(t.policy.benchmarks[name].expr, dims.ANY))
-        else:
-            value = t.person[name]
-        self.seen[name] = value / per if isinstance(value, float) else value
-        return value
-
-    def _binary(self, e: ast.Binary) -> Any:
-        if e.op in ("and", "or"):
+    def _binary(self, e: x.Binary) -> Any:
+        if e.op in (x.Op.AND, x.Op.OR):
             left, right = self.compute(e.left), self.compute(e.right)
-            return rules.and3(left, right) if e.op == "and" else rules.or3(left, right)
+            return rules.and3(left, right) if e.op == x.Op.AND else rules.or3(left, right)
         left, right = self.compute(e.left), self.compute(e.right)
-        if e.op in rules.COMPARISONS:
+        if e.op in x.COMPARISON_OPS:
             return rules.compare_scalar(e.op, left, right)
         if _missing(left) or _missing(right):
             return math.nan
-        if e.op == "/":
+        if e.op == x.Op.DIV:
             return left / right if right else math.nan
-        if e.op == "-" and isinstance(left, pd.Timestamp) and isinstance(right, pd.Timestamp):
+        if e.op == x.Op.SUB and isinstance(left, pd.Timestamp) and isinstance(right, pd.Timestamp):
             return (left - right) / pd.Timedelta(minutes=1)  # as the engine: minutes
-        if e.op == "+":
+        if e.op == x.Op.ADD:
             return left + right
-        return left - right if e.op == "-" else left * right
+        return left - right if e.op == x.Op.SUB else left * right
 
-    def _call(self, e: ast.Call) -> Any:
-        if id(e) in self.aggregates:
-            return self.aggregates[id(e)]
-        t = self.t
-        if e.func == "previous":
-            name = e.args[0].name
-            lag = int(e.args[1].value) if len(e.args) > 1 else 1
-            value = t.value(name, t.calendar.label(t.ordinal - lag))
-            self.seen[f"previous({name})"] = value
-            return value * minutes_per(t.policy.indicators[name].dim)
-        if e.func in ("worsening", "improving"):
-            name = e.args[0].name
-            n = int(e.args[1].value)
-            series = [t.value(name, t.calendar.label(t.ordinal - k)) for k in range(n, -1, -1)]
-            self.seen[f"{name} over the last {n + 1} periods"] = ", ".join(map(_num, series))
-            sign = -1 if t.policy.indicators[name].better == "lower" else 1
-            changes = [sign * (b - a) for a, b in itertools.pairwise(series)]
-            if any(math.isnan(c) for c in changes):
-                return False
-            return (
-                all(c < 0 for c in changes)
-                if e.func == "worsening"
-                else all(c > 0 for c in changes)
-            )
+    def _trend(self, e: x.Trend) -> bool:
+        t, n = self.t, e.periods
+        series = [t.value(e.indicator, t.calendar.label(t.ordinal - k)) for k in range(n, -1, -1)]
+        self.seen[f"{e.indicator} over the last {n + 1} periods"] = ", ".join(map(_num, series))
+        sign = -1 if e.lower_is_better else 1
+        changes = [sign * (b - a) for a, b in itertools.pairwise(series)]
+        if any(math.isnan(c) for c in changes):
+            return False
+        return all(c < 0 for c in changes) if e.worsening else all(c > 0 for c in changes)
+
+    def _call(self, e: x.Call) -> Any:
         args = [self.compute(a) for a in e.args]
-        if e.func == "abs":
+        if e.func == x.Func.ABS:
             return abs(args[0])
-        if e.func == "round":
+        if e.func == x.Func.ROUND:
             return round(args[0], int(args[1]) if len(args) > 1 else 0)
-        if e.func == "coalesce":
+        if e.func == x.Func.COALESCE:
             return next((a for a in args if not _missing(a)), math.nan)
         if any(_missing(a) for a in args):
             return math.nan
-        return min(args) if e.func == "min" else max(args)
+        return min(args) if e.func == x.Func.MIN else max(args)
 
-    def _level(self, e: ast.LevelTest) -> Any:
-        name = e.subject.name
-        value = self._name(name)
+    def _level(self, e: x.LevelTest) -> Any:
+        name = e.indicator
+        value = self.t.value(name)
+        self.seen[name] = value
         entry = (
-            next((x for x in self.card.entries if x.indicator == name), None) if self.card else None
+            next((y for y in self.card.entries if y.indicator == name), None) if self.card else None
         )
         curve = entry.scoring if entry and isinstance(entry.scoring, nodes.Curve) else None
         points = [p.value for p in curve.points if p.kind == e.level] if curve else []
         if _missing(value) or not points:
             return None
-        value /= minutes_per(self.t.policy.indicators[name].dim)
         better = curve.better
         self.seen[f"{name} {e.level}"] = points[0] if len(points) == 1 else points
         target = next((p.value for p in curve.points if p.kind == "target"), points[0])
         reaches = rules.reaches(value, points, target, better)
-        return reaches if e.test == "reaches" else not reaches
+        return reaches if e.reaches else not reaches
 
 
 def _missing(value: Any) -> bool:

@@ -85,6 +85,59 @@ def test_word_lists_are_enums_and_nodes_are_frozen(org: str) -> None:
     assert seen > 10
 
 
+@pytest.mark.parametrize("org", [*EXAMPLES, "shared"])
+def test_the_plan_is_self_contained_no_ast_no_model(org: str) -> None:
+    """A runner executes the plan and nothing else: no node of it is the checker's AST
+    or model, and every formula is a lowered expression with its names resolved."""
+    plan = build(kpirules.load(POLICIES / org))
+    lowered = 0
+    for node in walk_nodes(plan):
+        assert not isinstance(node, kpirules.ast.Node), type(node)
+        assert type(node).__module__ in (
+            "kpirules.plan.nodes",
+            "kpirules.plan.expr",
+            "kpirules.dimensions",
+            "kpirules.diagnostics",
+        ), type(node)
+        lowered += type(node).__module__ == "kpirules.plan.expr"
+    assert lowered > 0 or not plan.steps
+
+
+def test_runner_modules_never_import_the_model_or_the_ast() -> None:
+    """The runners' modules see the plan only (the entry point `evaluate` and the
+    explainer take a policy, build its plan and hand that over)."""
+    import ast as python_ast
+
+    package = Path(kpirules.__file__).parent
+    modules = [*sorted((package / "engine").glob("*.py"))]
+    forbidden = {"kpirules.ast", "kpirules.model", "kpirules.check"}
+    for path in modules:
+        if path.name == "__init__.py":
+            continue
+        tree = python_ast.parse(path.read_text(encoding="utf-8"))
+        for node in python_ast.walk(tree):
+            if isinstance(node, python_ast.ImportFrom) and node.module:
+                names = {f"{node.module}.{alias.name}" for alias in node.names} | {node.module}
+                assert not names & forbidden, (path.name, node.module)
+
+
+def test_lowering_resolves_each_name_to_what_it_is() -> None:
+    """In the sales policy, by eye: `order_cycle <= industry_order_cycle` is an indicator
+    in days (1,440 minutes a day) against a benchmark of 4 days held in minutes."""
+    from kpirules.plan import expr as x
+
+    plan = build(kpirules.load(POLICIES / "sales"))
+    gate = plan.scorecards[0].gates[0].condition.expr
+    assert isinstance(gate, x.Binary) and gate.op == x.Op.LE
+    assert gate.left == x.Indicator("order_cycle", 1440.0, gate.left.unit)
+    assert isinstance(gate.right, x.Const) and gate.right.label == "industry_order_cycle"
+    assert gate.right.value == 4 * 1440.0
+    first = plan.steps[0].formula
+    assert isinstance(first, x.Aggregate) and first.source == "orders"
+    assert first.func == x.Reduce.COUNT_DISTINCT
+    assert first.argument == x.Column("orders", "customer_id", 1.0, first.argument.unit)
+
+
 def test_the_sales_plan_holds_the_policy_in_runner_units() -> None:
     """Read off policies/sales/scorecards.kpi and incentives.kpi by eye."""
     plan = build(kpirules.load(POLICIES / "sales"))

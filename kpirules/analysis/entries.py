@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from kpirules import ast, model
-from kpirules.engine.expressions import minutes_per
+from kpirules.plan.expressions import minutes_per
 
 ENTRY_COLUMNS = [
     "scorecard",

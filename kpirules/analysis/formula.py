@@ -16,9 +16,9 @@ from kpirules import ast, model
 from kpirules import dimensions as dims
 from kpirules.analysis.scope import AnalysisError, pick_base, pick_period
 from kpirules.engine import compute_steps
-from kpirules.engine.expressions import Evaluator, Level, Notes, minutes_per
+from kpirules.engine.expressions import Evaluator, Level, Notes
 from kpirules.periods import calendar_of
-from kpirules.plan import build, is_aggregate
+from kpirules.plan import Plan, build, is_aggregate, lower_grid, minutes_per
 from kpirules.results import Results
 
 ADDITIVE = ("sum", "count")
@@ -88,9 +88,18 @@ def scope_of(
     return Scope("everyone", "everyone")
 
 
+@dataclass(frozen=True)
+class Scoped:
+    """The engine's evaluator over one scope, and the policy its pieces come from."""
+
+    policy: model.Policy
+    plan: Plan
+    evaluator: Evaluator
+
+
 def evaluator_for(
     policy: model.Policy, frames: dict[str, pd.DataFrame], scope: Scope, periods: Periods
-) -> Evaluator:
+) -> Scoped:
     """An evaluator whose grid has one key — the scope — over the periods."""
     roster = policy.roster
     people = frames[roster.name]
@@ -103,12 +112,13 @@ def evaluator_for(
     else:
         keys = np.full(len(subjects), scope.key, dtype=object)
     level = Level(scope.kind, pd.Series(keys, index=subjects), list(periods.ordinals))
-    return Evaluator(policy, frames, calendar_of(policy), level, Notes())
+    plan = build(policy)
+    return Scoped(policy, plan, Evaluator(plan, frames, calendar_of(policy), level, Notes()))
 
 
-def compute_dependencies(evaluator: Evaluator, expr: ast.Expr) -> None:
+def compute_dependencies(scoped: Scoped, expr: ast.Expr) -> None:
     """Compute the indicators `expr` names (and theirs), in the plan's order."""
-    policy = evaluator.policy
+    policy, evaluator = scoped.policy, scoped.evaluator
     needed: set[str] = set()
     stack = [n.name for n in ast.walk(expr) if isinstance(n, ast.Name)]
     while stack:
@@ -116,16 +126,17 @@ def compute_dependencies(evaluator: Evaluator, expr: ast.Expr) -> None:
         if name in policy.indicators and name not in needed:
             needed.add(name)
             stack.extend(policy.indicators[name].depends_on)
-    plan = build(policy)
+    plan = scoped.plan
     steps = [s for s in plan.steps if s.name in needed and s.name not in evaluator.values]
     compute_steps(evaluator, steps, plan.by_period)
 
 
-def at(evaluator: Evaluator, expr: ast.Expr, periods: Periods) -> tuple[float, float]:
+def at(scoped: Scoped, expr: ast.Expr, periods: Periods) -> tuple[float, float]:
     """`expr` on the evaluator's grid, in the base period and in the period."""
-    compute_dependencies(evaluator, expr)
+    compute_dependencies(scoped, expr)
+    evaluator = scoped.evaluator
     evaluator.where = "analysis"
-    value = evaluator.grid(expr)
+    value = evaluator.grid(lower_grid(expr, scoped.policy))
     calendar = evaluator.calendar
     if not isinstance(value, pd.Series):
         return float(value), float(value)

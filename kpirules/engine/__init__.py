@@ -3,7 +3,7 @@ payouts, actions and goal attainment, for every subject and period at once."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import date
 
@@ -12,8 +12,9 @@ import pandas as pd
 
 from kpirules import model
 from kpirules.engine.cascade import goal_attainment, objective_attainment
-from kpirules.engine.expressions import Evaluator, Level, Notes, _holds, minutes_per
+from kpirules.engine.expressions import Evaluator, Level, Notes, _holds
 from kpirules.engine.outcomes import employment_factor, fire_actions, level_tester, payouts
+from kpirules.engine.runner import Run, Runner
 from kpirules.engine.scoring import apply_limits, entry_score, weighted_total
 from kpirules.engine.slices import rows_of
 from kpirules.periods import Calendar, calendar_of
@@ -27,7 +28,7 @@ class EvaluationError(Exception):
 
 
 def periods_of(
-    policy: model.Policy,
+    plan: Plan,
     calendar: Calendar,
     frames: dict,
     period: str | None,
@@ -36,14 +37,12 @@ def periods_of(
     """All periods of the effective range (or of the data, if the policy has none), up to
     and including `period` when one is asked for. Returns (periods, reported periods):
     the asked-for period alone, or every period up to it with `history`."""
-    header = policy.header
-    if header and header.effective_start and header.effective_end:
-        first = date.fromisoformat(header.effective_start)
-        last = date.fromisoformat(header.effective_end)
+    if plan.effective is not None:
+        first, last = plan.effective
     else:
         dates = [
             frames[s.name][s.time].dropna()
-            for s in policy.sources.values()
+            for s in plan.sources
             if s.time and s.name in frames and len(frames[s.name])
         ]
         dates = pd.concat(dates) if dates else pd.Series(dtype="datetime64[ns]")
@@ -75,7 +74,7 @@ class _IndicatorRun:
         value = evaluator.grid(step.formula)
         if not isinstance(value, pd.Series):
             value = pd.Series(value, index=evaluator.level.index, dtype="float64")
-        value = value.astype("float64") / minutes_per(step.unit)
+        value = value.astype("float64") / step.scale
         return value.replace([np.inf, -np.inf], np.nan)  # full precision: see rules.py
 
 
@@ -124,6 +123,7 @@ def evaluate(
     subjects: Collection[str] | None = None,
     goals: bool = True,
     rows: dict[str, pd.DataFrame] | None = None,
+    runner: Runner | None = None,
 ) -> Results:
     """Evaluate `policy` (a checked model) against `data`: a binding file, a folder, a
     mapping of source name → DataFrame, or data already loaded with
@@ -134,7 +134,8 @@ def evaluate(
     for them as a run over everyone (explain uses this for one person). Without
     `goals`, goal and objective attainment are left out (an indicator's explanation).
     `rows`: those subjects' rows already cut with `rows_of` (explain cuts them once).
-    `progress(step, total)` is called as work is done."""
+    `progress(step, total)` is called as work is done. `runner`: what executes the plan
+    (default: `PandasRunner`, the reference)."""
     from kpirules.data import LoadedData, load_data
 
     calendar = calendar_of(policy)
@@ -143,68 +144,92 @@ def evaluate(
     results = Results.empty(policy, loaded)
     if loaded.blocked:
         return results
-    everyone = loaded.frames
-    periods, reported = periods_of(policy, calendar, everyone, period, history)
-    results.periods = [calendar.label(p) for p in reported]
-    roster = policy.roster
-    if roster is None:
-        raise EvaluationError("the policy declares no roster to evaluate")
-    only = subjects is not None
-    frames = (
-        (rows if rows is not None else rows_of(policy, everyone, set(subjects)))
-        if only
-        else everyone
-    )
-    keys = frames[roster.name][roster.key].to_numpy()
-    level = Level("subject", pd.Series(keys, index=keys), periods)
-    notes = Notes()
-    evaluator = Evaluator(policy, frames, calendar, level, notes)
     plan = build(policy)
-    total_steps = len(plan.steps) + len(plan.scorecards) + 1
-    if plan.by_period:
-        compute_steps(evaluator, plan.steps, by_period=True)
-    else:
-        for done, step in enumerate(plan.steps, 1):
-            compute_indicator(evaluator, step)
-            if progress:
-                progress(done, total_steps)
-
-    parts = _score_scorecards(plan, evaluator, calendar, progress, len(plan.steps), total_steps)
-    attained = goal_attainment(
-        policy,
-        plan if goals else replace(plan, goals=()),
-        everyone,
+    periods, reported = periods_of(plan, calendar, loaded.frames, period, history)
+    results.periods = [calendar.label(p) for p in reported]
+    if plan.roster is None:
+        raise EvaluationError("the policy declares no roster to evaluate")
+    run = (runner or PandasRunner()).run(
+        plan,
+        loaded.frames,
         calendar,
         periods,
-        notes,
-        compute_steps,
-        # subject positions are shared by levels over the same roster rows
-        {} if only else evaluator.shared,
-        # with `subjects`: the goals of the groups they are in, from those groups' rows
-        owners=frames if only else None,
+        subjects=subjects,
+        rows=rows,
+        goals=goals,
+        progress=progress,
     )
-    results.fill(
-        calendar=calendar,
-        reported=reported,
-        indicators=evaluator.values,
-        notes=notes,
-        goals=attained,
-        objectives=objective_attainment(policy, attained),
-        roster=frames[roster.name],
-        **parts,
-    )
-    if progress:
-        progress(total_steps, total_steps)
+    results.fill(calendar=calendar, reported=reported, **vars(run))
     return results
+
+
+class PandasRunner:
+    """The reference runner: pandas, vectorised over every subject and period at once."""
+
+    name = "pandas"
+
+    def run(
+        self,
+        plan: Plan,
+        frames: Mapping[str, pd.DataFrame],
+        calendar: Calendar,
+        periods: list[int],
+        *,
+        subjects: Collection[str] | None = None,
+        rows: Mapping[str, pd.DataFrame] | None = None,
+        goals: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Run:
+        roster = plan.roster
+        everyone = dict(frames)
+        only = subjects is not None
+        if only:
+            frames = dict(rows) if rows is not None else rows_of(plan, everyone, set(subjects))
+        else:
+            frames = everyone
+        keys = frames[roster.name][roster.key].to_numpy()
+        level = Level("subject", pd.Series(keys, index=keys), periods)
+        notes = Notes()
+        evaluator = Evaluator(plan, frames, calendar, level, notes)
+        total_steps = len(plan.steps) + len(plan.scorecards) + 1
+        if plan.by_period:
+            compute_steps(evaluator, plan.steps, by_period=True)
+        else:
+            for done, step in enumerate(plan.steps, 1):
+                compute_indicator(evaluator, step)
+                if progress:
+                    progress(done, total_steps)
+        parts = _score_scorecards(plan, evaluator, calendar, progress, len(plan.steps), total_steps)
+        attained = goal_attainment(
+            plan if goals else replace(plan, goals=()),
+            everyone,
+            calendar,
+            periods,
+            notes,
+            compute_steps,
+            # subject positions are shared by levels over the same roster rows
+            {} if only else evaluator.shared,
+            # with `subjects`: the goals of the groups they are in, from those groups' rows
+            owners=frames if only else None,
+        )
+        if progress:
+            progress(total_steps, total_steps)
+        return Run(
+            indicators=evaluator.values,
+            notes=notes,
+            goals=attained,
+            objectives=objective_attainment(plan, attained),
+            roster=frames[roster.name],
+            **parts,
+        )
 
 
 def _score_scorecards(plan: Plan, evaluator, calendar, progress, offset, total_steps) -> dict:
     index = evaluator.level.index
-    policy = evaluator.policy
-    roster_frame = evaluator.frames[policy.roster.name]
+    roster_frame = evaluator.frames[plan.roster.name]
     # Only people employed at some point of a period are evaluated in it: before their
     # start date or after their end date nobody scores, rates or plans for them.
-    employed = employment_factor(evaluator, policy.roster, calendar, index).to_numpy() > 0
+    employed = employment_factor(evaluator, plan.roster, calendar, index).to_numpy() > 0
     scores, totals, pays, actions = [], [], [], []
     for number, card in enumerate(plan.scorecards, 1):
         members = _members(card, evaluator, roster_frame)

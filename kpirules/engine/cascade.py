@@ -8,7 +8,6 @@ from datetime import date
 
 import pandas as pd
 
-from kpirules import model
 from kpirules.engine.expressions import Evaluator, Level, Notes, _compare
 from kpirules.engine.slices import rows_of
 from kpirules.periods import Calendar
@@ -16,7 +15,6 @@ from kpirules.plan import Plan
 
 
 def goal_attainment(
-    policy: model.Policy,
     plan: Plan,
     frames: dict[str, pd.DataFrame],
     calendar: Calendar,
@@ -29,14 +27,14 @@ def goal_attainment(
     """The plan's goals, each indicator computed at its owner's level. With `owners` (the
     frames of some subjects), only the goals of the groups those subjects belong to, each
     from all of its group's rows."""
-    roster = policy.roster
+    roster = plan.roster
     rows = []
     levels: dict[str, Evaluator] = {}
     for goal in plan.goals:
         if roster is None:
             continue
         level_name = goal.level
-        column = roster.roles.get(level_name, level_name)
+        column = goal.column
         asked = owners is None or level_name == "company"
         if not asked and goal.owner not in set(owners[roster.name][column]):
             continue  # a group none of the subjects asked about is in
@@ -50,9 +48,9 @@ def goal_attainment(
             if owners is not None and level_name != "company":
                 # only the groups asked about, from their members' rows
                 keys = keys[keys.isin(owners[roster.name][column].dropna().unique())]
-                level_frames, level_shared = rows_of(policy, frames, set(keys.index)), {}
+                level_frames, level_shared = rows_of(plan, frames, set(keys.index)), {}
             level = Level(level_name, keys, periods)
-            evaluator = Evaluator(policy, level_frames, calendar, level, notes, level_shared)
+            evaluator = Evaluator(plan, level_frames, calendar, level, notes, level_shared)
             needed = {name for g in plan.goals if g.level == level_name for name in g.needs}
             # the goals' indicators at this level, dependencies first
             compute(evaluator, [s for s in plan.steps if s.name in needed], plan.by_period)
@@ -118,15 +116,15 @@ def _deadline(text: str | None, calendar: Calendar) -> int | None:
     return calendar.parse(text)
 
 
-def objective_attainment(policy: model.Policy, goals: pd.DataFrame) -> pd.DataFrame:
+def objective_attainment(plan: Plan, goals: pd.DataFrame) -> pd.DataFrame:
     """Mean attainment (each goal capped at 100%) of the goals that support an objective,
     directly or through other goals."""
-    parents = {g.name: g.supports for g in policy.goals.values()}
+    parents = dict(plan.goal_supports)
 
     def objectives_of(goal: str, seen: frozenset = frozenset()) -> set[str]:
         found = set()
         for parent in parents.get(goal, ()):
-            if parent in policy.objectives:
+            if parent in plan.objectives:
                 found.add(parent)
             elif parent in parents and parent not in seen:
                 found |= objectives_of(parent, seen | {goal})

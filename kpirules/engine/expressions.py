@@ -14,32 +14,18 @@ missing side is <NA>, and a condition that is <NA> does not hold.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kpirules import ast, model, rules
-from kpirules import dimensions as dims
+from kpirules import rules
 from kpirules.periods import Calendar
-from kpirules.plan import is_aggregate
+from kpirules.plan import expr as x
+from kpirules.plan.nodes import Plan
 
 _COMPARE = rules.COMPARISONS
-
-
-def literal_number(expr: ast.Number | ast.Percent | ast.Quantity) -> float:
-    """A numeric literal in the engine's units: percentages as fractions, durations in
-    minutes, money as the plain amount."""
-    if isinstance(expr, ast.Quantity) and expr.unit in dims.DURATION_UNITS:
-        return float(expr.value * dims.DURATION_UNITS[expr.unit][1])
-    return float(expr.value)
-
-
-def minutes_per(dim: dims.Dim) -> float:
-    """The factor from a duration's own unit to minutes (1 for anything else)."""
-    if dim.kind == "duration" and dim.unit:
-        return float(dims.DURATION_UNITS[dim.unit][1])
-    return 1.0
 
 
 @dataclass
@@ -69,21 +55,23 @@ class Notes:
 
 
 class Evaluator:
+    """Evaluates a plan's lowered expressions (`kpirules.plan.expr`) on a level's grid."""
+
     def __init__(
         self,
-        policy: model.Policy,
+        plan: Plan,
         frames: dict[str, pd.DataFrame],
         calendar: Calendar,
         level: Level,
         notes: Notes,
         shared: dict | None = None,
     ):
-        self.policy = policy
+        self.plan = plan
         self.frames = frames
         self.calendar = calendar
         self.level = level
         self.notes = notes
-        self.roster = policy.roster
+        self.roster = plan.roster
         self.values: dict[str, pd.Series] = {}  # indicator → grid series (indicator unit)
         self._prepared: dict[str, pd.DataFrame] = {}
         self._cell_cache: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -101,10 +89,9 @@ class Evaluator:
         history rows before the first period, `_TIMELESS` without a time column)."""
         if source in self._prepared:
             return self._prepared[source]
-        spec = self.policy.sources[source]
+        spec = self.plan.source(source)
         frame = self.frames[source]
-        subject_col = spec.key if spec.is_roster else spec.subject
-        subjects = frame[subject_col] if subject_col else pd.Series(pd.NA, index=frame.index)
+        subjects = frame[spec.subject] if spec.subject else pd.Series(pd.NA, index=frame.index)
         # Look each row's subject up once; a group level then maps positions, not text.
         by_subject = self.level.key_of_subject
         if ("subject_pos", source) not in self.shared:
@@ -141,39 +128,27 @@ class Evaluator:
 
     # ------------------------------------------------------------ grid level
 
-    def grid(self, expr: ast.Expr, env: dict[str, Any] | None = None) -> Any:
-        """Evaluate on the grid. `env` supplies `score`, `rating` and curve levels."""
+    def grid(self, e: x.Expr, env: dict[str, Any] | None = None) -> Any:
+        """Evaluate on the grid. `env` supplies `score`, `rating` and the level tester."""
         env = env or {}
-        dim = self.policy.dim_of(expr)
-        if isinstance(expr, ast.Name):
-            name = expr.name
-            if name in env:
-                return env[name]
-            if name in self.values:
-                ind = self.policy.indicators[name]
-                return self.values[name] * minutes_per(ind.dim)
-            if name in self.policy.benchmarks:
-                return self._literal(self.policy.benchmarks[name].expr, dim)
-            if self.roster and name in self.roster.columns:
-                return self._roster_value(name)
-            raise KeyError(name)
-        if isinstance(expr, ast.Attribute):
-            return self._roster_value(expr.column)
-        if isinstance(expr, ast.Call):
-            if is_aggregate(expr):
-                return self.aggregate(expr)
-            if expr.func in ("previous", "worsening", "improving"):
-                return self._time_function(expr)
-        if isinstance(expr, ast.LevelTest):
-            return env["level_test"](expr)
-        return self._common(expr, lambda e: self.grid(e, env))
+        if isinstance(e, x.Env):
+            return env[e.name]
+        if isinstance(e, x.Indicator):
+            return _scaled(self.values[e.name], e.scale)
+        if isinstance(e, x.RosterColumn):
+            return _scaled(self.roster_column(e.column), e.scale)
+        if isinstance(e, x.Aggregate):
+            return self.aggregate(e)
+        if isinstance(e, x.Previous):
+            by_key = self.values[e.indicator].groupby(level="key", sort=False)
+            return _scaled(by_key.shift(e.lag), e.scale)
+        if isinstance(e, x.Trend):
+            return self._trend(e)
+        if isinstance(e, x.LevelTest):
+            return env["level_test"](e)
+        return self._common(e, lambda sub: self.grid(sub, env))
 
-    def _roster_value(self, column: str) -> pd.Series:
-        series = self.roster_column(column)
-        dim = self.roster.columns[column].dim
-        return series * minutes_per(dim) if dim.kind == "duration" else series
-
-    def aggregate(self, call: ast.Call) -> pd.Series:
+    def aggregate(self, agg: x.Aggregate) -> pd.Series:
         """Group a source's rows by grid cell (key × period) and reduce them.
 
         A key with no rows in a period is *missing* for every aggregate. A key that has
@@ -181,26 +156,22 @@ class Evaluator:
         max, median and percentile stay missing (there is nothing to average). Rows that
         fail the filter are kept as missing values, so one group-by sees both.
         """
-        func = call.func
-        arg = call.args[0]
-        counting_rows = func == "count" and isinstance(arg, ast.Name)
-        source = arg.name if counting_rows else self._source_of(call)
-        window = int(call.window.value) if call.window is not None else 1
+        func, source, window = agg.func, agg.source, agg.window
         frame = self.rows(source)
         matched = np.ones(len(frame), dtype=bool)
-        if call.where is not None:
-            held = _holds(self.row(call.where, frame, source))
+        if agg.where is not None:
+            held = _holds(self.row(agg.where, frame, source))
             matched = held.to_numpy() if isinstance(held, pd.Series) else matched & held
-        if counting_rows:
+        if agg.argument is None:  # count(source): its rows
             values = pd.Series(1.0, index=frame.index)
         else:
-            values = self.row(arg, frame, source)
+            values = self.row(agg.argument, frame, source)
             if not isinstance(values, pd.Series):
                 values = pd.Series(values, index=frame.index)
-            if func == "count":  # rows where the value is present, whatever its type
+            if func == x.Reduce.COUNT:  # rows where the value is present, whatever its type
                 values = pd.Series(np.where(values.notna(), 1.0, np.nan), index=frame.index)
         kept = values.where(matched)
-        if func == "count_distinct":  # distinct integer codes count far faster than text
+        if func == x.Reduce.COUNT_DISTINCT:  # distinct integer codes count far faster than text
             codes = pd.factorize(kept)[0]
             kept = pd.Series(np.where(codes >= 0, codes, np.nan), index=kept.index)
         if (source, window) not in self._cell_cache:  # several aggregates read one source
@@ -214,19 +185,19 @@ class Evaluator:
             known = ~np.isnan(v)
             has_rows = np.bincount(cells, minlength=size) > 0
             matched_rows = np.bincount(cells, weights=matched[rows], minlength=size) > 0
-            if func == "count_distinct":
+            if func == x.Reduce.COUNT_DISTINCT:
                 codes = v[known].astype("int64")
                 span = int(codes.max()) + 1 if len(codes) else 1
                 pairs = pd.unique(cells[known] * span + codes)  # hashing, not sorting
                 counts = np.bincount(pairs // span, minlength=size).astype("float64")
             else:
                 counts = np.bincount(cells, weights=known, minlength=size)
-            if func == "sum" or func == "mean":
+            if func in (x.Reduce.SUM, x.Reduce.MEAN):
                 totals = np.bincount(cells[known], weights=v[known], minlength=size)
-            if func == "mean":
+            if func == x.Reduce.MEAN:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     out = totals / counts
-            elif func == "sum":
+            elif func == x.Reduce.SUM:
                 out = totals
             else:
                 out = counts
@@ -235,8 +206,8 @@ class Evaluator:
             return pd.Series(out, index=self.level.index)
         data = pd.DataFrame({"cell": cells, "v": kept.to_numpy()[rows]})
         grouped = data.groupby("cell", sort=False)["v"]
-        if func == "percentile":
-            reduced = grouped.quantile(float(self._literal(call.args[1], dims.PERCENT)))
+        if func == x.Reduce.PERCENTILE:
+            reduced = grouped.quantile(agg.quantile)
         else:
             reduced = getattr(grouped, _PANDAS_AGG[func])()
         if pd.api.types.is_datetime64_any_dtype(kept):  # min/max of dates stay dates
@@ -266,118 +237,81 @@ class Evaluator:
                 owners.append(rows[timeless])
         return np.concatenate(cells), np.concatenate(owners)
 
-    def _source_of(self, call: ast.Call) -> str:
-        roster = self.roster.name if self.roster else ""
-        for node in ast.walk(call):
-            if isinstance(node, ast.Attribute) and node.source != roster:
-                return node.source
-        return roster
-
-    def _time_function(self, call: ast.Call) -> pd.Series:
-        name = call.args[0].name
-        ind = self.policy.indicators[name]
-        series = self.values[name]
+    def _trend(self, trend: x.Trend) -> pd.Series:
+        series = self.values[trend.indicator]
         by_key = series.groupby(level="key", sort=False)
-        if call.func == "previous":
-            lag = int(call.args[1].value) if len(call.args) > 1 else 1
-            return by_key.shift(lag) * minutes_per(ind.dim)
-        periods = int(call.args[1].value)
         change = series - by_key.shift(1)
-        if ind.better == "lower":
+        if trend.lower_is_better:
             change = -change
-        bad = change < 0 if call.func == "worsening" else change > 0
+        bad = change < 0 if trend.worsening else change > 0
         bad = bad & change.notna()
         held = bad.copy()
         shifted_by = bad.groupby(level="key", sort=False)
-        for k in range(1, periods):
+        for k in range(1, trend.periods):
             held &= shifted_by.shift(k, fill_value=False).astype(bool)
         return held.astype("boolean")
 
     # ------------------------------------------------------------ row level
 
-    def row(self, expr: ast.Expr, frame: pd.DataFrame, source: str) -> Any:
+    def row(self, e: x.Expr, frame: pd.DataFrame, source: str) -> Any:
         """Evaluate on the rows of `source` (already filtered to `frame`)."""
-        if isinstance(expr, ast.Attribute):
-            spec = self.policy.sources[expr.source]
-            column = spec.columns[expr.column]
-            if spec.is_roster and source != spec.name:  # a roster attribute of each row's subject
-                by_subject = self.frames[spec.name].set_index(spec.key)[expr.column]
-                values = frame[self.policy.sources[source].subject].map(by_subject)
-            else:
-                values = frame[expr.column]
-            return values * minutes_per(column.dim) if column.dim.kind == "duration" else values
-        if isinstance(expr, ast.Name):
-            spec = self.policy.sources[source]
-            if spec.is_roster and expr.name in spec.columns:  # `applies to … where role == …`
-                dim = spec.columns[expr.name].dim
-                values = frame[expr.name]
-                return values * minutes_per(dim) if dim.kind == "duration" else values
-            return self._literal(self.policy.benchmarks[expr.name].expr, dims.ANY)
-        return self._common(expr, lambda e: self.row(e, frame, source))
+        if isinstance(e, x.Column):
+            return _scaled(frame[e.column], e.scale)
+        if isinstance(e, x.SubjectColumn):  # a roster attribute of each row's subject
+            roster = self.roster
+            by_subject = self.frames[roster.name].set_index(roster.key)[e.column]
+            values = frame[self.plan.source(source).subject].map(by_subject)
+            return _scaled(values, e.scale)
+        return self._common(e, lambda sub: self.row(sub, frame, source))
 
     # ------------------------------------------------------------ shared operators
 
-    def _literal(self, expr: ast.Expr, dim: dims.Dim) -> Any:
-        if isinstance(expr, ast.NUMERIC_LITERALS):
-            return literal_number(expr)
-        if isinstance(expr, ast.Negate):
-            return -self._literal(expr.operand, dim)
-        if isinstance(expr, ast.Name) and expr.name in self.policy.benchmarks:
-            return self._literal(self.policy.benchmarks[expr.name].expr, dim)
-        raise ValueError(f"not a literal: {expr}")
-
-    def _common(self, expr: ast.Expr, sub) -> Any:
-        if isinstance(expr, (ast.Number, ast.Percent, ast.Quantity)):
-            return self._literal(expr, dims.ANY)
-        if isinstance(expr, ast.String):
-            return expr.value
-        if isinstance(expr, ast.Bool):
-            return expr.value
-        if isinstance(expr, ast.DateLit):
-            return pd.Timestamp(expr.text)
-        if isinstance(expr, ast.PeriodLit):
-            return expr.text
-        if isinstance(expr, ast.Negate):
-            return -sub(expr.operand)
-        if isinstance(expr, ast.Not):
-            return ~_as_bool(sub(expr.operand))
-        if isinstance(expr, ast.Binary):
-            return self._binary(expr, sub)
-        if isinstance(expr, ast.In):
-            item = sub(expr.item)
-            options = [sub(option) for option in expr.collection.items]
+    def _common(self, e: x.Expr, sub) -> Any:
+        if isinstance(e, x.Const):
+            if isinstance(e.value, date):
+                return pd.Timestamp(e.value)
+            return np.nan if e.value is None else e.value
+        if isinstance(e, x.Negate):
+            return -sub(e.operand)
+        if isinstance(e, x.Not):
+            return ~_as_bool(sub(e.operand))
+        if isinstance(e, x.Binary):
+            return self._binary(e, sub)
+        if isinstance(e, x.In):
+            item = sub(e.item)
+            options = [sub(option) for option in e.options]
             if isinstance(item, pd.Series):
                 result = item.isin(options).astype("boolean")
                 return result.mask(item.isna(), pd.NA)
             return item in options
-        if isinstance(expr, ast.If):
-            condition = _holds(sub(expr.condition))
-            then, other = sub(expr.then), sub(expr.otherwise)
+        if isinstance(e, x.If):
+            condition = _holds(sub(e.condition))
+            then, other = sub(e.then), sub(e.otherwise)
             if isinstance(condition, pd.Series):
                 return pd.Series(
                     np.where(condition, _values(then, condition), _values(other, condition)),
                     index=condition.index,
                 )
             return then if condition else other
-        if isinstance(expr, ast.Call):
-            return self._scalar_function(expr, sub)
-        raise ValueError(f"cannot evaluate {type(expr).__name__}")
+        if isinstance(e, x.Call):
+            return self._function(e, sub)
+        raise ValueError(f"cannot evaluate {type(e).__name__}")
 
-    def _binary(self, expr: ast.Binary, sub) -> Any:
-        op = expr.op
-        if op in ("and", "or"):
-            left, right = _as_bool(sub(expr.left)), _as_bool(sub(expr.right))
-            return (left & right) if op == "and" else (left | right)
-        left, right = sub(expr.left), sub(expr.right)
-        if op in _COMPARE:
+    def _binary(self, e: x.Binary, sub) -> Any:
+        op = e.op
+        if op in (x.Op.AND, x.Op.OR):
+            left, right = _as_bool(sub(e.left)), _as_bool(sub(e.right))
+            return (left & right) if op == x.Op.AND else (left | right)
+        left, right = sub(e.left), sub(e.right)
+        if op in x.COMPARISON_OPS:
             return _compare(op, left, right)
-        if op == "-" and _is_dates(left) and _is_dates(right):
+        if op == x.Op.SUB and _is_dates(left) and _is_dates(right):
             return (left - right) / pd.Timedelta(minutes=1)
-        if op == "+":
+        if op == x.Op.ADD:
             return left + right
-        if op == "-":
+        if op == x.Op.SUB:
             return left - right
-        if op == "*":
+        if op == x.Op.MUL:
             return left * right
         zero = right == 0
         if isinstance(zero, pd.Series):
@@ -393,26 +327,33 @@ class Evaluator:
             return np.nan
         return left / right
 
-    def _scalar_function(self, call: ast.Call, sub) -> Any:
+    def _function(self, call: x.Call, sub) -> Any:
         args = [sub(a) for a in call.args]
         func = call.func
-        if func == "abs":
+        if func == x.Func.ABS:
             return abs(args[0])
-        if func == "round":
+        if func == x.Func.ROUND:
             digits = int(args[1]) if len(args) > 1 else 0
             return (
                 args[0].round(digits) if isinstance(args[0], pd.Series) else round(args[0], digits)
             )
         if not any(isinstance(a, pd.Series) for a in args):  # constants only
-            if func == "coalesce":
+            if func == x.Func.COALESCE:
                 return next((a for a in args if not pd.isna(a)), np.nan)
             if any(pd.isna(a) for a in args):
                 return np.nan
-            return min(args) if func == "min" else max(args)
+            return min(args) if func == x.Func.MIN else max(args)
         frame = pd.concat([_as_series(a, args) for a in args], axis=1)
-        if func == "coalesce":
+        if func == x.Func.COALESCE:
             return frame.bfill(axis=1).iloc[:, 0]
-        return frame.min(axis=1, skipna=False) if func == "min" else frame.max(axis=1, skipna=False)
+        if func == x.Func.MIN:
+            return frame.min(axis=1, skipna=False)
+        return frame.max(axis=1, skipna=False)
+
+
+def _scaled(values: pd.Series, scale: float) -> pd.Series:
+    """Data in runner units: durations to minutes (a scale of 1 leaves text alone)."""
+    return values * scale if scale != 1.0 else values
 
 
 # Sentinel period positions, far outside any grid: a row without a time column counts in

@@ -7,9 +7,10 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from kpirules import ast, model, rules
+from kpirules import rules
 from kpirules.engine.expressions import Evaluator, _holds
 from kpirules.engine.scoring import band_masks
+from kpirules.plan import expr as x
 from kpirules.plan import nodes
 
 
@@ -26,13 +27,13 @@ def level_tester(card: nodes.Scorecard, evaluator: Evaluator):
             for point in entry.scoring.points:
                 by_kind.setdefault(point.kind, []).append(point.value)
 
-    def test(expr: ast.LevelTest) -> pd.Series:
-        name = expr.subject.name
+    def test(level_test: x.LevelTest) -> pd.Series:
+        name = level_test.indicator
         value = evaluator.values[name]
-        levels = points[name][expr.level]
+        levels = points[name][level_test.level]
         target = points[name].get("target", levels)[0]
         reached = rules.reaches(value.to_numpy(dtype="float64"), levels, target, better[name])
-        result = reached if expr.test == "reaches" else ~reached
+        result = reached if level_test.reaches else ~reached
         return pd.Series(result, index=value.index).astype("boolean").mask(value.isna(), pd.NA)
 
     return test
@@ -55,7 +56,7 @@ def round_money(amounts: pd.Series, mode: str, step: Decimal) -> pd.Series:
 
 
 def employment_factor(
-    evaluator: Evaluator, roster: model.Source, calendar, index: pd.MultiIndex
+    evaluator: Evaluator, roster: nodes.Roster, calendar, index: pd.MultiIndex
 ) -> pd.Series:
     """Share of each period's days the person was employed (both ends count)."""
     periods = pd.Series(index.get_level_values("period"), index=index)
@@ -63,11 +64,11 @@ def employment_factor(
     period_start = periods.map({p: pd.Timestamp(calendar.start(int(p))) for p in distinct})
     period_end = periods.map({p: pd.Timestamp(calendar.end(int(p))) for p in distinct})
     first, last = period_start.to_numpy("datetime64[ns]"), period_end.to_numpy("datetime64[ns]")
-    if "start" in roster.roles:  # a missing start date: employed from the period's start
-        hired = pd.to_datetime(evaluator.roster_column(roster.roles["start"])).to_numpy()
+    if roster.start:  # a missing start date: employed from the period's start
+        hired = pd.to_datetime(evaluator.roster_column(roster.start)).to_numpy()
         first = np.where(np.isnat(hired), first, np.maximum(first, hired))
-    if "end" in roster.roles:  # a missing end date: still employed
-        left = pd.to_datetime(evaluator.roster_column(roster.roles["end"])).to_numpy()
+    if roster.end:  # a missing end date: still employed
+        left = pd.to_datetime(evaluator.roster_column(roster.end)).to_numpy()
         last = np.where(np.isnat(left), last, np.minimum(last, left))
     one_day = np.timedelta64(1, "D")
     employed = np.clip((last - first) // one_day + 1, 0, None).astype("float64")
@@ -139,8 +140,8 @@ def fire_actions(
     member_mask = members.reindex(index, fill_value=False).to_numpy()
     manager = None
     roster = evaluator.roster
-    if roster is not None and "manager" in roster.roles:
-        manager = evaluator.roster_column(roster.roles["manager"])
+    if roster is not None and roster.manager:
+        manager = evaluator.roster_column(roster.manager)
     for rule in actions:
         evaluator.where = rule.origin  # a note (division by zero) names the rule's origin
         holds = _series(_holds(evaluator.grid(rule.condition.expr, env)), index).astype(bool)

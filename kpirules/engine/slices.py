@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kpirules import model
+from kpirules.plan.nodes import Plan
 
 
 def rows_of(
-    policy: model.Policy, frames: dict[str, pd.DataFrame], subjects: set[str]
+    plan: Plan, frames: dict[str, pd.DataFrame], subjects: set[str]
 ) -> dict[str, pd.DataFrame]:
     """Each source's rows about these subjects (the roster's rows of them): everything
     their own numbers are computed from. Rows keep their `_row` numbers."""
     kept = {}
     for name, frame in frames.items():
-        spec = policy.sources.get(name)
-        column = (spec.key if spec.is_roster else spec.subject) if spec else None
+        spec = next((source for source in plan.sources if source.name == name), None)
+        column = spec.subject if spec else None
         if column is None or column not in frame:
             kept[name] = frame  # rows about no one in particular: every subject reads them
             continue

@@ -21,7 +21,7 @@ from functools import cached_property
 
 from kpirules import ast, model, rules
 from kpirules import dimensions as dims
-from kpirules.engine.expressions import literal_number, minutes_per
+from kpirules.plan.expressions import literal_number, minutes_per
 
 INF = math.inf
 Range = tuple[float, float]  # inclusive bounds, possibly infinite

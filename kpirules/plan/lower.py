@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from kpirules import ast, model
 from kpirules.formatter import format_expr
 from kpirules.plan import nodes as n
+from kpirules.plan.expressions import OUTCOME, RATING, lower_grid, lower_row
 from kpirules.plan.order import lagged_names, order
 
 
@@ -25,15 +27,41 @@ def build(policy: model.Policy) -> n.Plan:
         ),
         name=policy.name,
         cadence=header.cadence if header else "",
+        currency=header.currency if header else None,
+        sources=tuple(_source(spec) for spec in policy.sources.values()),
+        roster=_roster(policy.roster),
+        effective=_effective(header),
+        objectives=tuple(policy.objectives),
+        goal_supports=tuple((goal.name, tuple(goal.supports)) for goal in policy.goals.values()),
     )
+
+
+def _source(spec: model.Source) -> n.Source:
+    return n.Source(
+        spec.name, spec.key if spec.is_roster else spec.subject, spec.time, spec.is_roster
+    )
+
+
+def _roster(spec: model.Source | None) -> n.Roster | None:
+    if spec is None:
+        return None
+    roles = spec.roles
+    return n.Roster(spec.name, spec.key, roles.get("start"), roles.get("end"), roles.get("manager"))
+
+
+def _effective(header: model.Header | None) -> tuple[date, date] | None:
+    if header is None or not (header.effective_start and header.effective_end):
+        return None
+    return date.fromisoformat(header.effective_start), date.fromisoformat(header.effective_end)
 
 
 def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def formula(expr: ast.Expr, policy: model.Policy) -> n.Formula:
-    return n.Formula(expr, policy.dim_of(expr), format_expr(expr))
+def formula(expr: ast.Expr, policy: model.Policy, env: frozenset[str] = OUTCOME) -> n.Formula:
+    """A rule's expression, lowered: gates, payouts and actions see `score` and `rating`."""
+    return n.Formula(lower_grid(expr, policy, env), policy.dim_of(expr), format_expr(expr))
 
 
 def _missing(rule: model.MissingRule) -> n.MissingRule:
@@ -76,7 +104,7 @@ def _rating(rating: model.Rating | None, policy: model.Policy) -> n.Rating | Non
     levels = tuple(
         n.RatingLevel(
             level.label,
-            None if level.condition is None else formula(level.condition, policy),
+            None if level.condition is None else formula(level.condition, policy, RATING),
             level.span,
         )
         for level in rating.levels
@@ -152,7 +180,7 @@ def _scorecard(card: model.Scorecard, policy: model.Policy) -> n.Scorecard:
     )
     return n.Scorecard(
         name=card.name,
-        members=None if card.where is None else formula(card.where, policy),
+        members=None if card.where is None else _members(card.where, policy),
         entries=entries,
         missing=_missing(card.missing),
         gates=tuple(_gate(g, policy) for g in card.gates),
@@ -167,6 +195,12 @@ def _scorecard(card: model.Scorecard, policy: model.Policy) -> n.Scorecard:
         actions=improvements,
         span=card.span,
     )
+
+
+def _members(where: ast.Expr, policy: model.Policy) -> n.Formula:
+    """`applies to roster where …`: a condition on the roster's rows."""
+    lowered = lower_row(where, policy, policy.roster.name)
+    return n.Formula(lowered, policy.dim_of(where), format_expr(where))
 
 
 def _goals(policy: model.Policy, steps) -> list[n.Goal]:
@@ -187,6 +221,10 @@ def _goals(policy: model.Policy, steps) -> list[n.Goal]:
                 tuple(step.name for step in steps if step.name in needed),
                 goal.deadline,
                 goal.span,
+                column=None
+                if goal.owner_level == "company"
+                else policy.roster.roles.get(goal.owner_level, goal.owner_level),
+                supports=tuple(goal.supports),
             )
         )
     return goals

@@ -7,19 +7,21 @@ formula carries the unit the checker inferred for it, each aggregate names the s
 reads, and every node keeps the policy span it came from so a result can be traced back
 to its rule. `kpirules plan POLICY` prints it (`kpirules.plan.text`).
 
-Formulas stay checked expressions (`ast.Expr`) inside a `Formula`: runners evaluate them
-with one operator table (`kpirules.rules`).
+Formulas are lowered expressions (`kpirules.plan.expr`): every name resolved to a column,
+an indicator or a constant, so a runner reads the plan and its data, never the model.
+Runners evaluate them with one operator table (`kpirules.rules`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from kpirules import ast
 from kpirules.diagnostics import Span
 from kpirules.dimensions import ANY, Dim
+from kpirules.plan import expr as x
 
 
 class Better(StrEnum):
@@ -88,36 +90,28 @@ class Comparison(StrEnum):
 
 @dataclass(frozen=True)
 class Formula:
-    """A checked expression and the unit it yields."""
+    """A lowered expression, the unit it yields, and the text it was written as."""
 
-    expr: ast.Expr
+    expr: x.Expr
     unit: Dim
     text: str  # as the formatter prints it
 
 
 @dataclass(frozen=True)
-class Read:
-    """One aggregate: a source's rows of the subject, filtered, windowed and reduced."""
-
-    func: str  # sum | count | count_distinct | mean | min | max | median | percentile
-    source: str
-    call: ast.Call
-    argument: str  # the column or row expression reduced, as printed
-    filter: str | None
-    window: int  # 1: this period only; N: this and the N-1 before
-    unit: Dim
-
-
-@dataclass(frozen=True)
 class IndicatorStep:
     name: str
-    formula: ast.Expr
-    aggregates: tuple[Read, ...]
+    formula: x.Expr
+    aggregates: tuple[x.Aggregate, ...]  # the reads of the formula, in order
     lags_itself: bool  # previous(self): computed period by period
     unit: Dim = ANY
+    # runner units per the indicator's own unit (minutes per unit for durations, else 1)
+    scale: float = 1.0
     better: Better = Better.HIGHER
     reads: tuple[str, ...] = ()  # other indicators, this period or earlier ones
     text: str = ""
+    label: str | None = None
+    unit_name: str = ""  # the unit as declared (`percent`, `money`, `hours`, …)
+    supports: tuple[str, ...] = ()  # the goals it supports
     span: Span | None = None
 
 
@@ -263,6 +257,8 @@ class Goal:
     needs: tuple[str, ...]  # the indicators computed at the owner's level, in order
     deadline: str | None
     span: Span
+    column: str | None = None  # the roster column of the level (None: company)
+    supports: tuple[str, ...] = ()  # the goals and objectives it supports
 
 
 @dataclass(frozen=True)
@@ -272,6 +268,26 @@ class Benchmark:
     unit: Dim
     text: str
     span: Span
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a runner needs to know of a source: which column says whose a row is, and
+    which one when (None: the rows count in every period)."""
+
+    name: str
+    subject: str | None  # the roster's key column, or the subject column
+    time: str | None
+    is_roster: bool
+
+
+@dataclass(frozen=True)
+class Roster:
+    name: str
+    key: str
+    start: str | None  # employment start / end dates (proration, who is evaluated)
+    end: str | None
+    manager: str | None  # an action owned by `manager` goes to this column's person
 
 
 @dataclass(frozen=True)
@@ -287,8 +303,18 @@ class Plan:
     benchmarks: tuple[Benchmark, ...] = ()
     name: str = ""
     cadence: str = ""
+    currency: str | None = None
+    sources: tuple[Source, ...] = ()
+    roster: Roster | None = None
+    effective: tuple[date, date] | None = None  # the policy's range; None: the data's
+    objectives: tuple[str, ...] = ()
+    # what every goal supports (goals and objectives), targets or not: the cascade
+    goal_supports: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
-    def sources(self) -> set[str]:
+    def source(self, name: str) -> Source:
+        return next(source for source in self.sources if source.name == name)
+
+    def sources_read(self) -> set[str]:
         return {agg.source for step in self.steps for agg in step.aggregates}
 
     def scorecard(self, name: str) -> Scorecard:

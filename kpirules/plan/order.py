@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 from kpirules import ast, model
-from kpirules.check.expressions import AGGREGATES
 from kpirules.check.graph import find_cycles
 from kpirules.formatter import format_expr
-from kpirules.plan.nodes import Better, IndicatorStep, Read
+from kpirules.plan import expr as x
+from kpirules.plan.expressions import lower_grid, minutes_per
+from kpirules.plan.nodes import Better, IndicatorStep
 
 
-def is_aggregate(call: ast.Call) -> bool:
-    return call.func in AGGREGATES and not (call.func in ("min", "max") and len(call.args) > 1)
+def aggregates_of(formula: ast.Expr, policy: model.Policy) -> tuple[x.Aggregate, ...]:
+    """The reads of a checked expression (or part of one), lowered, in order."""
+    return _reads(lower_grid(formula, policy))
 
 
-def aggregates_of(expr: ast.Expr, policy: model.Policy) -> tuple[Read, ...]:
-    found = []
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Call) and is_aggregate(node):
-            found.append(
-                Read(
-                    node.func,
-                    _source_of(node, policy),
-                    node,
-                    format_expr(node.args[0]) if node.args else "",
-                    format_expr(node.where) if node.where is not None else None,
-                    _window(node),
-                    policy.dim_of(node),
-                )
-            )
-    return tuple(found)
-
-
-def _window(call: ast.Call) -> int:
-    return int(call.window.value) if call.window is not None else 1
-
-
-def _source_of(call: ast.Call, policy: model.Policy) -> str:
-    """The source an aggregate reads: the first non-roster source it names (the checker
-    guarantees there is at most one), else the roster."""
-    roster = policy.roster.name if policy.roster else ""
-    for node in ast.walk(call):
-        if isinstance(node, ast.Attribute) and node.source != roster:
-            return node.source
-        if isinstance(node, ast.Name) and node.name in policy.sources and node is call.args[0]:
-            return node.name
-    return roster
+def _reads(lowered: x.Expr) -> tuple[x.Aggregate, ...]:
+    return tuple(node for node in x.walk(lowered) if isinstance(node, x.Aggregate))
 
 
 def lagged_names(expr: ast.Expr) -> set[str]:
@@ -95,14 +67,19 @@ def order(policy: model.Policy) -> tuple[tuple[IndicatorStep, ...], bool]:
 def _step(indicator: model.Indicator, policy: model.Policy) -> IndicatorStep:
     formula = indicator.formula
     lagged = lagged_names(formula)
+    lowered = lower_grid(formula, policy)
     return IndicatorStep(
         indicator.name,
-        formula,
-        aggregates_of(formula, policy),
+        lowered,
+        _reads(lowered),
         indicator.name in lagged,
         unit=indicator.dim,
+        scale=minutes_per(indicator.dim),
         better=Better(indicator.better),
         reads=tuple(dict.fromkeys((*indicator.depends_on, *sorted(lagged - {indicator.name})))),
         text=format_expr(formula),
+        label=indicator.label,
+        unit_name=indicator.unit,
+        supports=tuple(indicator.supports),
         span=indicator.span,
     )

@@ -146,8 +146,8 @@ def _step(number_: int, step: n.IndicatorStep) -> list[str]:
         lines.append(f"{INDENT}after: {', '.join(step.reads)}")
     for read in step.aggregates:
         window = f", periods {read.window} back to this" if read.window > 1 else ", this period"
-        where = f" where {read.filter}" if read.filter else ""
-        reduced = f"{read.func}({read.argument}){where}"
+        where = f" where {read.where_text}" if read.where_text else ""
+        reduced = f"{read.func}({read.argument_text}){where}"
         lines.append(f"{INDENT}read {read.source}: {reduced}{window}  [{read.unit}]")
     return lines
 
