@@ -108,6 +108,59 @@ def aggregate_of_nothing(func: str, has_rows: Any, matched: Any) -> Any:
     return float(result) if np.ndim(result) == 0 else result
 
 
+# ------------------------------------------------------------------ exact sums
+
+# A sum of data values is exact: each value is taken at DECIMALS places as an integer
+# (so 1,881,370.19 is 1,881,370,190,000,000), the integers are added exactly, and the
+# total is divided back once. Row order — and so the runner — cannot change a sum, and a
+# column of cents adds up to the cents an auditor gets by hand. To add exactly with
+# float64 accumulators (numpy's bincount, SQL's SUM cast to DOUBLE), each integer is
+# split into high and low bits: every partial sum of either part stays an integer below
+# 2**53. Values of EXACT_SUM_LIMIT or more (beyond int64 at DECIMALS places) are added
+# as plain floats, in every runner alike.
+EXACT_SUM_LIMIT = 2.0**62 / _SCALE
+LOW_BITS = 26
+_LOW_MASK = 2**LOW_BITS - 1
+_FLOAT_EXACT = 2.0**53
+
+
+def exact_parts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values (finite, below EXACT_SUM_LIMIT) → the high and low parts of their integers
+    at DECIMALS places, as float64 (exact: the high part is below 2**36)."""
+    whole = np.rint(np.asarray(values, dtype="float64") * _SCALE).astype(np.int64)
+    return (whole >> LOW_BITS).astype("float64"), (whole & _LOW_MASK).astype("float64")
+
+
+def exact_total(high: Any, low: Any) -> Any:
+    """A sum from the sums of its high and low parts (`exact_parts`)."""
+    high = np.asarray(high)
+    low = np.asarray(low, dtype="float64")
+    if high.dtype != object and np.all(np.abs(high) < 2.0**36):  # fits int64 put together
+        whole = (high.astype(np.int64) << LOW_BITS) + low.astype(np.int64)
+        total = whole.astype("float64") / _SCALE
+    else:  # Python integers: float() of an int rounds correctly, as int64 → float64 does
+        total = np.array(
+            [float((int(h) << LOW_BITS) + int(lo)) / _SCALE for h, lo in zip(high, low)]
+        )
+    return float(total) if np.ndim(total) == 0 else total
+
+
+def exact_sums(cells: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """The exact sum of `values` (known ones only) per cell of `cells`, 0..size-1."""
+    values = np.asarray(values, dtype="float64")
+    if len(values) and np.abs(values).max() >= EXACT_SUM_LIMIT:
+        return np.bincount(cells, weights=values, minlength=size)
+    high, low = exact_parts(values)
+    low_sums = np.bincount(cells, weights=low, minlength=size)  # exact below 2**27 rows
+    if np.bincount(cells, weights=np.abs(high), minlength=size).max(initial=0) < _FLOAT_EXACT:
+        high_sums = np.bincount(cells, weights=high, minlength=size)
+    else:  # partial sums past 2**53: add the high parts as integers
+        exact_high = np.zeros(size, dtype=np.int64)
+        np.add.at(exact_high, cells, high.astype(np.int64))
+        high_sums = exact_high.astype(object)
+    return exact_total(high_sums, low_sums)
+
+
 # ------------------------------------------------------------------ bands and curves
 
 

@@ -167,6 +167,7 @@ class PandasRunner:
     """The reference runner: pandas, vectorised over every subject and period at once."""
 
     name = "pandas"
+    evaluator = Evaluator  # evaluates the plan's expressions on a level's grid
 
     def run(
         self,
@@ -190,7 +191,7 @@ class PandasRunner:
         keys = frames[roster.name][roster.key].to_numpy()
         level = Level("subject", pd.Series(keys, index=keys), periods)
         notes = Notes()
-        evaluator = Evaluator(plan, frames, calendar, level, notes)
+        evaluator = self.evaluator(plan, frames, calendar, level, notes)
         total_steps = len(plan.steps) + len(plan.scorecards) + 1
         if plan.by_period:
             compute_steps(evaluator, plan.steps, by_period=True)
@@ -211,6 +212,7 @@ class PandasRunner:
             {} if only else evaluator.shared,
             # with `subjects`: the goals of the groups they are in, from those groups' rows
             owners=frames if only else None,
+            make=self.evaluator,
         )
         if progress:
             progress(total_steps, total_steps)

@@ -23,10 +23,11 @@ def goal_attainment(
     compute,
     shared: dict | None = None,
     owners: dict[str, pd.DataFrame] | None = None,
+    make=Evaluator,
 ) -> pd.DataFrame:
     """The plan's goals, each indicator computed at its owner's level. With `owners` (the
     frames of some subjects), only the goals of the groups those subjects belong to, each
-    from all of its group's rows."""
+    from all of its group's rows. `make` builds the runner's evaluator for a level."""
     roster = plan.roster
     rows = []
     levels: dict[str, Evaluator] = {}
@@ -50,7 +51,7 @@ def goal_attainment(
                 keys = keys[keys.isin(owners[roster.name][column].dropna().unique())]
                 level_frames, level_shared = rows_of(plan, frames, set(keys.index)), {}
             level = Level(level_name, keys, periods)
-            evaluator = Evaluator(plan, level_frames, calendar, level, notes, level_shared)
+            evaluator = make(plan, level_frames, calendar, level, notes, level_shared)
             needed = {name for g in plan.goals if g.level == level_name for name in g.needs}
             # the goals' indicators at this level, dependencies first
             compute(evaluator, [s for s in plan.steps if s.name in needed], plan.by_period)

@@ -192,8 +192,8 @@ class Evaluator:
                 counts = np.bincount(pairs // span, minlength=size).astype("float64")
             else:
                 counts = np.bincount(cells, weights=known, minlength=size)
-            if func in (x.Reduce.SUM, x.Reduce.MEAN):
-                totals = np.bincount(cells[known], weights=v[known], minlength=size)
+            if func in (x.Reduce.SUM, x.Reduce.MEAN):  # exact: `rules.exact_sums`
+                totals = rules.exact_sums(cells[known], v[known], size)
             if func == x.Reduce.MEAN:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     out = totals / counts
