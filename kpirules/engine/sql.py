@@ -60,8 +60,21 @@ class Connection:
         name = self.names.get(id(frame))
         if name is None:
             name = self.names[id(frame)] = f"t{len(self.names)}"
-            self.duck.register(name, frame)
+            self.duck.register(name, _typed(frame))
         return self.backend.table(name)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as DuckDB should see it: a text column with no values at all (an empty
+    source, a column left blank) would otherwise have no type to compare with."""
+    blank = [
+        name
+        for name in frame.columns
+        if frame[name].dtype == object and not frame[name].notna().any()
+    ]
+    if not blank:
+        return frame  # scanned in place
+    return frame.assign(**{name: frame[name].astype("string") for name in blank})
 
 
 class SqlEvaluator(Evaluator):
