@@ -45,14 +45,19 @@ class Page:
     height: float
     words: tuple[Word, ...]
 
-    def lines(self, tolerance: float = 2.0) -> list[list[Word]]:
-        """The words grouped into lines (by their top), top to bottom, left to right."""
+    def lines(self) -> list[list[Word]]:
+        """The words grouped into lines, top to bottom, left to right: a word joins the
+        line whose middle lies within its box (Chinese and Latin fonts give the words
+        of one line boxes of different heights)."""
         out: list[list[Word]] = []
-        for word in sorted(self.words, key=lambda w: (w.y0, w.x0)):
-            if out and abs(out[-1][0].y0 - word.y0) <= tolerance:
-                out[-1].append(word)
-            else:
-                out.append([word])
+        for word in sorted(self.words, key=lambda w: ((w.y0 + w.y1) / 2, w.x0)):
+            if out:
+                first = out[-1][0]
+                middle = (first.y0 + first.y1) / 2
+                if word.y0 < middle < word.y1:
+                    out[-1].append(word)
+                    continue
+            out.append([word])
         return [sorted(line, key=lambda w: w.x0) for line in out]
 
 
