@@ -95,10 +95,27 @@ def _lines(printed: list[Page]) -> list[tuple[int, str]]:
     ]
 
 
+def _locate(blocks: list[tuple[str, str]], lines: list[tuple[int, str]]) -> list[range]:
+    """The PDF lines of each block, matched in order (a wrapped block spans several)."""
+    found = []
+    at = 0
+    for kind, text in blocks:
+        while at < len(lines) and not (lines[at][1] and text.startswith(lines[at][1])):
+            at += 1
+        assert at < len(lines), f"{kind} {text!r} not printed"
+        first, done = at, lines[at][1]
+        while done != text:
+            at += 1
+            done += lines[at][1]
+            assert text.startswith(done), (text, done)
+        at += 1
+        found.append(range(first, at))
+    return found
+
+
 def test_no_page_ends_with_a_heading(team):
-    """Every heading is followed, on its own page, by something that is neither a
-    heading nor an introduction: the text it heads. Headings and introductions are
-    matched in order against the PDF's lines (a wrapped one spans several)."""
+    """What follows a heading — past an introduction straight under it — is on the
+    heading's page: a heading, or a heading and its introduction, never ends a page."""
     folder, manager = team
     bundle = folder / f"{manager}.html"
     printed = _print(bundle, folder / "bundle.pdf")
@@ -106,36 +123,18 @@ def test_no_page_ends_with_a_heading(team):
     parser = _Blocks()
     parser.feed(bundle.read_text(encoding="utf-8"))
     lines = _lines(printed)
-    at = 0
+    where = _locate(parser.blocks, lines)
     headings = 0
-    for number, (kind, text) in enumerate(parser.blocks):
-        while at < len(lines) and not (lines[at][1] and text.startswith(lines[at][1])):
-            at += 1
-        assert at < len(lines), f"{kind} {text!r} not printed"
-        page, done = lines[at][0], lines[at][1]
-        while done != text:  # the other lines of a wrapped heading or introduction
-            at += 1
-            done += lines[at][1]
-            assert text.startswith(done), (text, done)
-        at += 1
-        following = parser.blocks[number + 1] if number + 1 < len(parser.blocks) else None
-        if kind == "heading":
-            headings += 1
-            after = at
-            # skip an introduction straight after the heading; then the content
-            if (
-                following
-                and following[0] == "intro"
-                and lines[after][1]
-                and following[1].startswith(lines[after][1])
-            ):
-                continue_at = after
-                done = ""
-                while done != following[1]:
-                    done += lines[continue_at][1]
-                    continue_at += 1
-                after = continue_at
-            assert lines[after][0] == page, f"page {page} ends with the heading {text!r}"
+    for number, ((kind, text), span) in enumerate(zip(parser.blocks, where)):
+        if kind != "heading":
+            continue
+        headings += 1
+        after = span.stop
+        following = number + 1 < len(where) and parser.blocks[number + 1][0] == "intro"
+        if following and where[number + 1].start == after:
+            after = where[number + 1].stop
+        page = lines[span.start][0]
+        assert lines[after][0] == page, f"page {page} ends with the heading {text!r}"
     assert headings >= 20
 
 
