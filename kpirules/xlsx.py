@@ -352,8 +352,8 @@ def _page_breaks(layout: Sheet, header_heights: list[float], scale: int) -> list
     """Rows (0-based) that start a new printed page, so that a table that fits on a
     page is never split and a longer one starts on a page of its own (a list with
     its header repeated: with its header and KEEP_ROWS rows); a page never ends with
-    a caption or a header. Rows are counted at their default
-    height; the page's height is shortened by HEIGHT_SLACK for the difference."""
+    a caption or a header. Rows are counted at their default height; the page's
+    height is shortened by HEIGHT_SLACK for the difference."""
     room = PRINT_HEIGHT * HEIGHT_SLACK * 100 / scale
     breaks: list[int] = []
     titles = [_row_height(TITLE if n == 0 else SUBTITLE) for n in range(len(layout.title))]
