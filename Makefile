@@ -1,10 +1,12 @@
 # Two commands: `make demo` and `make test`. Each sets up everything it needs.
+# `make test-integration` prints through LibreOffice and Chromium, which it does not
+# install: it says what is missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench clean tui
+.PHONY: demo test test-integration lint fmt bench clean tui
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +37,25 @@ test: $(STAMP)
 	$(BIN)/kpirules lint policies
 	$(BIN)/kpirules fmt --check policies
 	$(BIN)/kpirules test policies
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --ignore=tests/integration
+
+# Programs and fonts the print tests need (Debian package names): the spreadsheet and
+# browser, poppler's pdftotext, Calibri's metric twin and a Chinese font.
+INTEGRATION_PACKAGES := libreoffice-calc-nogui poppler-utils chromium fonts-crosextra-carlito fonts-wqy-microhei
+
+test-integration: $(STAMP)
+	@missing=""; \
+	for tool in soffice pdftotext chromium; do \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
+	done; \
+	fc-list 2>/dev/null | grep -qi carlito || missing="$$missing the-Carlito-font"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing a-Chinese-font"; \
+	if [ -n "$$missing" ]; then \
+	  echo "make test-integration: missing:$$missing" >&2; \
+	  echo "install them with: apt-get install --no-install-recommends $(INTEGRATION_PACKAGES)" >&2; \
+	  exit 1; \
+	fi
+	$(BIN)/python -m pytest -n 2 tests/integration
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parse.py

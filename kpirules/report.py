@@ -264,6 +264,7 @@ def summary_sheet(results: Results, as_of: date | None, labels: ReportLabels) ->
             L["caption_figures"],
         ),
         _distribution_table(results, L),
+        _objectives_table(results, L),
         _payouts_by_incentive(results, money, L),
         _payouts_by_scorecard(results, money, L),
         _actions_by_kind(results, L),
@@ -603,6 +604,17 @@ def goals_sheet(results: Results, labels: ReportLabels) -> Sheet:
             _column(L["col_deadline"], _yes(goals["due"].astype(bool), L, no=False)),
         )
     )
+    # Only the goals here: a table above them would be frozen with their header. The
+    # objectives are on the summary.
+    return Sheet(
+        L["sheet_goals"],
+        Table(main.columns, L["caption_goals"]),
+        title=(L["goals_title"], _periods_text(results.periods, L)),
+    )
+
+
+def _objectives_table(results: Results, L: ReportLabels) -> Table:
+    policy = results.policy
     objectives = results.objectives
     if objectives is None or objectives.empty:
         objectives = pd.DataFrame(columns=["objective", "period", "attainment", "goals"])
@@ -610,21 +622,16 @@ def goals_sheet(results: Results, labels: ReportLabels) -> Sheet:
     objective_labels = objectives["objective"].map(
         lambda o: policy.objectives[o].label if o in policy.objectives else None
     )
-    context = Table(
+    return Table(
         (
-            _column(L["col_objective"], _text(objectives["objective"])),
+            # The label first: the summary's first column is wide already.
             _column(L["col_label"], _text(objective_labels), max_width=50),
+            _column(L["col_objective"], _text(objectives["objective"])),
             _column(L["col_period"], _text(objectives["period"])),
             _column(L["col_attainment"], objectives["attainment"].astype("float64"), PERCENT),
             _column(L["col_goals"], objectives["goals"].astype("float64"), INTEGER),
         ),
         L["caption_objectives"],
-    )
-    return Sheet(
-        L["sheet_goals"],
-        Table(main.columns, L["caption_goals"]),
-        title=(L["goals_title"], _periods_text(results.periods, L)),
-        context=(context,),
     )
 
 
@@ -657,9 +664,10 @@ def quality_sheet(results: Results, labels: ReportLabels) -> Sheet:
         ),
         L["caption_findings"],
     )
+    # The row accounting is the summary's last table: above the findings it would be
+    # frozen with their header.
     return Sheet(
         L["sheet_quality"],
         main,
         title=(L["sheet_quality"], L.format("quality_subtitle", count=len(quality))),
-        context=(_accounting_table(results, L),),
     )

@@ -11,6 +11,12 @@ and Google Sheets; its `constant_memory` mode streams each row to disk as soon a
 next one starts, so memory stays flat however long the tables are. Rows are therefore
 written strictly in order, one `write_row` per row.
 
+Pages are laid out for print as well as the screen (see `_page_setup`): A4 landscape,
+the main table's header repeated on every page, a header row tall enough for all the
+lines of its wrapped cells, a small table never split across pages, and a legible scale:
+fit to the page's width when that keeps the text at least MIN_SCALE percent of its size,
+else pages run across with the frozen id and name columns repeated on each.
+
 Text is always text: the workbook is opened with `strings_to_formulas`,
 `strings_to_urls` and `strings_to_numbers` off, so `=HYPERLINK(…)`, `http://…` or
 `007` in the data stays a string. Control characters that XML does not allow are
@@ -21,6 +27,9 @@ creation date is set to a constant, so the same tables give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +49,16 @@ CREATED = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # fixed, so that the bytes are
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 _FORBIDDEN_IN_NAME = str.maketrans({c: "_" for c in "[]:*?/\\"})
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # not allowed in XML 1.0
+# Print: A4 landscape, in points (1/72 inch), and the margins in inches.
+PAGE_WIDTH, PAGE_HEIGHT = 842.0, 595.0
+MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM, MARGIN_HEADER = 0.4, 0.6, 0.6, 0.25
+PRINT_WIDTH = PAGE_WIDTH - 2 * 72 * MARGIN_SIDE
+PRINT_HEIGHT = PAGE_HEIGHT - 72 * (MARGIN_TOP + MARGIN_BOTTOM)
+MIN_SCALE = 75  # percent: 11 pt text prints at 8.25 pt, still easy to read
+FIT_SLACK = 0.95  # spreadsheet programs measure fonts a little differently
+HEIGHT_SLACK = 0.97  # and title rows, whose height the program chooses
+LINE_HEIGHT = 15.0  # points per line of 11 pt text, Excel's default row height
+KEEP_ROWS = 3  # a list starts on a page with room for its header and this many rows
 # East Asian wide and full-width characters take two columns of width.
 _WIDE = (
     r"[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
@@ -96,8 +115,12 @@ class Sheet:
     main: Table
     title: tuple[str, ...] = ()
     context: tuple[Table, ...] = ()
-    freeze_columns: int = 0  # columns kept in view when scrolling right (e.g. id, name)
-    frozen: bool = True  # freeze and filter the main table's header (not on a summary)
+    # Columns kept in view when scrolling right (e.g. id, name), and repeated on each
+    # printed page when the table is too wide for one.
+    freeze_columns: int = 0
+    # The main table is the sheet's list: its header is frozen, filterable and printed
+    # on every page. Not on a summary of small tables, which are kept whole instead.
+    frozen: bool = True
 
 
 HEADER = Style(bold=True, font_color="FFFFFF", fill="1F4E78", border=True, wrap=True)
@@ -222,6 +245,162 @@ def _width(column: Column) -> float:
     return round(min(max(wanted + 2, 8), column.max_width), 1)
 
 
+# Widths of characters of Calibri 11 (Excel's default font, and LibreOffice's Carlito)
+# in column units, the width of a digit (7 pixels): close enough to tell how a header
+# wraps. Bold text is a little wider.
+_NARROW = frozenset(" ijlI.,:;'!|`")
+_SMALL = frozenset('frt()[]{}-/\\"')
+_LOWER_NARROW = frozenset("csz")
+_BROAD = frozenset("mwMW%@")
+_BOLD = 1.04
+
+
+def _char_width(char: str) -> float:
+    """A character's width in column units (see above); East Asian wide and full-width
+    characters are a square of the font's size, 11 pt = 14.7 pixels."""
+    if char.isascii():
+        if char in _NARROW:
+            return 0.5
+        if char in _SMALL:
+            return 0.7
+        if char in _LOWER_NARROW:
+            return 0.85
+        if char in _BROAD:
+            return 1.7
+        return 1.25 if char.isupper() else 1.05
+    return 2.1 if unicodedata.east_asian_width(char) in "WF" else 1.1
+
+
+# Words wrap at spaces; East Asian text wraps between any two characters.
+_TOKENS = re.compile(r" +|[\u1100-\uffff]|[^ \u1100-\uffff]+")
+
+
+def wrapped_lines(text: str, width: float, *, bold: bool = False) -> int:
+    """How many lines `text` takes in a wrapping cell `width` column units wide,
+    breaking as a spreadsheet program does: at spaces, between East Asian characters,
+    and inside a word longer than a line."""
+    room = max(width - 0.3, 1.0)  # the cell's padding
+    factor = _BOLD if bold else 1.0
+    lines = 0
+    for paragraph in text.split("\n"):
+        lines += 1
+        used = 0.0
+        for token in _TOKENS.findall(paragraph):
+            size = factor * sum(_char_width(c) for c in token)
+            if token.startswith(" "):
+                used += size if used else 0.0  # a line break swallows the spaces
+                continue
+            if used + size <= room:
+                used += size
+                continue
+            if used:
+                lines += 1
+            used = 0.0
+            for char in token:  # a word longer than a line breaks anywhere
+                step = factor * _char_width(char)
+                if used + step > room and used:
+                    lines += 1
+                    used = 0.0
+                used += step
+    return max(lines, 1)
+
+
+def _points(width: float) -> float:
+    """A column width in characters → points, as Excel converts it (a digit of the
+    default font is 7 pixels wide, plus 5 pixels of padding; 0.75 points a pixel)."""
+    return math.trunc(width * 7 + 5) * 0.75 if width > 0 else 0.0
+
+
+def _header_height(table: Table, widths: dict[int, float]) -> float:
+    """The header row's height in points: enough lines for its tallest wrapped cell."""
+    lines = max(
+        (
+            wrapped_lines(c.header, widths.get(n, 8.43), bold=HEADER.bold)
+            for n, c in enumerate(table.columns)
+        ),
+        default=1,
+    )
+    return min(lines * LINE_HEIGHT * HEADER.size / 11 + 2, 409)  # 409: Excel's limit
+
+
+def _scale(layout: Sheet, widths: dict[int, float], header_heights: list[float]) -> int:
+    """The print scale in percent: 100 when the columns fit the page's width; smaller
+    to fit them, as long as the text stays legible; else MIN_SCALE, with the pages
+    running across. A sheet of small tables (not `frozen`) is also made small enough,
+    within the same limit, for its longest table to fit on one page."""
+    total = sum(_points(w) for w in widths.values())
+    fit = PRINT_WIDTH * FIT_SLACK / total * 100 if total else 100
+    if not layout.frozen:
+        tables = [*layout.context, layout.main]
+        tallest = max(_block_height(table, header) for table, header in zip(tables, header_heights))
+        fit = min(fit, PRINT_HEIGHT * HEIGHT_SLACK / tallest * 100)
+    if fit >= 100:
+        return 100
+    return math.floor(fit) if fit >= MIN_SCALE else MIN_SCALE
+
+
+def _block_height(table: Table, header: float) -> float:
+    """A table's height in points: caption, header and rows."""
+    return (_row_height(CAPTION) if table.caption else 0.0) + header + LINE_HEIGHT * table.height
+
+
+def _row_height(style: Style) -> float:
+    return LINE_HEIGHT * max(style.size, 11) / 11
+
+
+def _page_breaks(layout: Sheet, header_heights: list[float], scale: int) -> list[int]:
+    """Rows (0-based) that start a new printed page, so that a table that fits on a
+    page is never split and a longer one starts on a page of its own (a list with
+    its header repeated: with its header and KEEP_ROWS rows); a page never ends with
+    a caption or a header. Rows are counted at their default height; the page's
+    height is shortened by HEIGHT_SLACK for the difference."""
+    room = PRINT_HEIGHT * HEIGHT_SLACK * 100 / scale
+    breaks: list[int] = []
+    titles = [_row_height(TITLE if n == 0 else SUBTITLE) for n in range(len(layout.title))]
+    used = sum(titles) + (LINE_HEIGHT if titles else 0)  # and the blank row under them
+    tables = [*layout.context, layout.main]
+    for table, start, header in zip(tables, _header_rows(layout), header_heights):
+        top = start - 2 if table.caption else start - 1  # 0-based first row of the block
+        whole = _block_height(table, header)
+        # A table that does not fit in what is left of the page starts the next one; so
+        # a long table is split no more often than it must be. A list (the main table
+        # of a frozen sheet) has its header on every page: it only needs room for its
+        # header and first rows.
+        needed = whole
+        if table is layout.main and layout.frozen:
+            needed = whole - LINE_HEIGHT * max(table.height - KEEP_ROWS, 0)
+        if used + needed > room and used > 0:
+            breaks.append(top)
+            used = 0.0
+        used += whole + LINE_HEIGHT  # the table, then the blank row under it
+        if used > room:
+            # A long table flows on by itself, and where its last page ends is a guess:
+            # the next table starts a page of its own.
+            used = room
+    return breaks
+
+
+def _page_setup(sheet: Worksheet, layout: Sheet, scale: int, breaks: list[int]) -> None:
+    """Paper, margins, scale, titles repeated on every page, page breaks, footer."""
+    sheet.set_paper(9)  # A4
+    sheet.set_landscape()
+    sheet.set_margins(MARGIN_SIDE, MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM)
+    sheet.set_print_scale(scale)
+    # Pages of the same rows follow each other when a table runs across pages.
+    sheet.print_across()
+    header_row = _header_rows(layout)[-1] - 1
+    if layout.frozen and layout.main.columns:
+        sheet.repeat_rows(header_row)
+        if scale == MIN_SCALE:
+            # Too wide for one page: the key columns (at least the first) are repeated,
+            # so that a page of the right-hand columns still says whose rows they are.
+            sheet.repeat_columns(0, max(layout.freeze_columns, 1) - 1)
+    if breaks:
+        sheet.set_h_pagebreaks(breaks)
+    # The sheet's name and the page number, so a loose page says where it belongs.
+    sheet.set_footer("&L&A&R&P / &N", {"margin": MARGIN_HEADER})
+
+
 # ------------------------------------------------------------------ cells
 
 
@@ -339,13 +518,16 @@ class _Formats:
 
 def _write_sheet(sheet: Worksheet, layout: Sheet, formats: _Formats) -> None:
     sheet.add_write_handler(_Cell, _write_cell)
-    sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
     tables = [*layout.context, layout.main]
     widths: dict[int, float] = {}
     for table in tables:
         for number, column in enumerate(table.columns):
             widths[number] = max(widths.get(number, 0), _width(column))
+    # A header row is as tall as its tallest wrapped cell, so that every line of a long
+    # header shows (a program does not grow a row to fit on opening the file).
+    header_heights = [_header_height(table, widths) for table in tables]
+    scale = _scale(layout, widths, header_heights)
+    _page_setup(sheet, layout, scale, _page_breaks(layout, header_heights, scale))
     # Most main-table cells take their column's format, set here (XlsxWriter writes it
     # on each cell without a format of its own); other cells carry their own format.
     main = {number: column.style for number, column in enumerate(layout.main.columns)}
@@ -356,10 +538,11 @@ def _write_sheet(sheet: Worksheet, layout: Sheet, formats: _Formats) -> None:
     for row, line in enumerate(layout.title):
         sheet.write_row(row, 0, [_Cell(line, formats(TITLE if row == 0 else SUBTITLE))])
     starts = _header_rows(layout)
-    for table, start in zip(tables, starts):
+    for table, start, height in zip(tables, starts, header_heights):
         if table.caption:
             sheet.write_row(start - 2, 0, [_Cell(table.caption, formats(CAPTION))])
         header = formats(HEADER)
+        sheet.set_row(start - 1, height)  # before the row: rows are streamed in order
         sheet.write_row(start - 1, 0, [_Cell(c.header, header) for c in table.columns])
         _write_rows(sheet, table, start, formats, column_formats=table is layout.main)
     header_row, count = starts[-1], len(layout.main.columns)
@@ -414,5 +597,6 @@ __all__ = [
     "Table",
     "display_width",
     "sheet_name",
+    "wrapped_lines",
     "write_workbook",
 ]

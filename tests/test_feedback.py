@@ -444,6 +444,31 @@ def test_write_sheets_makes_one_file_per_person_and_an_index(sales, sales_sheets
     assert "[E1002.md](E1002.md)" in index
 
 
+def test_write_sheets_for_a_manager_writes_the_bundle_and_each_person(sales_sheets, tmp_path):
+    sheets = [sales_sheets[s] for s in ("E1002", "E1003")]
+    labels = Labels("en")
+    manager = ("E1001", "Zhu Ming (E1001)")
+    written = write_sheets(tmp_path / "out", sheets, "md", labels, manager=manager)
+    assert [p.name for p in written] == ["E1001.md", "E1002.md", "E1003.md", "index.md"]
+    folder = tmp_path / "out"
+    bundle = render(sheets, "md", labels, manager="Zhu Ming (E1001)")
+    assert (folder / "E1001.md").read_text(encoding="utf-8") == bundle
+    assert (folder / "E1003.md").read_text(encoding="utf-8") == render([sheets[1]], "md", labels)
+    index = (folder / "index.md").read_text(encoding="utf-8")
+    links = [line.split("|")[1].strip() for line in index.splitlines() if "](" in line]
+    assert links == ["[E1001.md](E1001.md)", "[E1002.md](E1002.md)", "[E1003.md](E1003.md)"]
+    assert "2 sheets" in index  # the bundle is no sheet of its own
+
+
+def test_write_sheets_names_the_bundle_apart_from_a_person(sales_sheets, tmp_path):
+    sheet = sales_sheets["E1002"]
+    written = write_sheets(tmp_path, [sheet], "md", Labels("en"), manager=("E1002", "x"))
+    names = [p.name for p in written]
+    assert len(set(names)) == 3 and "E1002.md" in names
+    bundle = names[0]
+    assert bundle != "E1002.md" and (tmp_path / bundle).read_text(encoding="utf-8").count("E1002")
+
+
 # ------------------------------------------------------------------ the command
 
 
@@ -454,7 +479,12 @@ def test_cli_one_subject_to_stdout(sales_sheets):
     assert "Data as of 2027-01-04." in result.stdout
 
 
-def test_cli_manager_bundle_is_byte_identical_twice(tmp_path):
+def test_cli_manager_bundle_is_byte_identical_twice(sales, tmp_path):
+    _, results = sales
+    totals = results.totals
+    team = totals[(totals["manager"] == "E1001") & (totals["period"] == "2026-Q4")]
+    files = ["E1001.html", *sorted(f"{s}.html" for s in set(team["subject"]))]
+    assert len(files) >= 6  # the bundle and a page per person
     outputs = []
     for run in ("a", "b"):
         folder = tmp_path / run
@@ -462,9 +492,12 @@ def test_cli_manager_bundle_is_byte_identical_twice(tmp_path):
         result = cli(str(SALES), "--data", str(SALES / "data.yaml"), *args, *CLI_DATES)
         assert result.exit_code == 0, result.stderr
         assert "wrote a team bundle and an index" in result.stderr
-        assert sorted(p.name for p in folder.iterdir()) == ["E1001.html", "index.html"]
-        outputs.append((folder / "E1001.html").read_bytes())
+        assert sorted(p.name for p in folder.iterdir()) == [*files, "index.html"]
+        outputs.append([(folder / name).read_bytes() for name in files])
     assert outputs[0] == outputs[1]
+    index = (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
+    assert [name for name in files if f'<a href="{name}">' in index] == files
+    outputs = [bundle for bundle, *_ in outputs]
     text = outputs[0].decode("utf-8")
     assert '<html lang="zh-CN">' in text and "团队绩效反馈表 —— Zhu Ming(E1001)" in text
 
@@ -582,3 +615,19 @@ def test_copies_of_the_population_get_the_same_sheets(sales):
     original = next(s for s in small if s.person.subject == "E1017")
     assert [g.indicator for g in twin.gaps] == [g.indicator for g in original.gaps]
     assert [g.peers.median for g in twin.gaps] == [g.peers.median for g in original.gaps]
+
+
+def test_html_keeps_dates_whole_and_text_escaped(sales_sheets):
+    from kpirules.feedback.render import _keep_dates
+
+    out = str(_keep_dates("<b>due 2027-03-01</b>, 2026-Q4; 2026-2027"))
+    assert out == (
+        '&lt;b&gt;due <span class="date">2027-03-01</span>&lt;/b&gt;, '
+        '<span class="date">2026-Q4</span>; 2026-2027'
+    )
+    sheet = sales_sheets["E1017"]
+    html = render([sheet], "html", Labels("en"))
+    due = [a.due for a in sheet.actions if a.due]
+    assert due and all(f'<td class="date">{d}</td>' in html for d in due)
+    assert ".date { white-space: nowrap; }" in html
+    assert "div.part" in html and html.count('<div class="part">') >= 4

@@ -192,7 +192,12 @@ def test_data_quality_sheet_counts(sales, results):
     frame = _table(sheet, _header_row(sheet, sheet["A1"].value and _findings_caption(sheet)))
     assert len(frame) == len(results.quality)
     assert set(frame["Severity"]) <= {"error", "warning", "info"}
-    accounting = _table(sheet, _header_row(sheet, _caption_starting(sheet, "Row accounting")))
+    # The row accounting is on the summary: above the findings it would be frozen too.
+    assert not any(
+        isinstance(c.value, str) and c.value.startswith("Row accounting") for c in sheet["A"]
+    )
+    summary = sales[0]["Summary"]
+    accounting = _table(summary, _header_row(summary, _caption_starting(summary, "Row accounting")))
     orders = accounting[accounting["Source"] == "orders"].iloc[0]
     raw = len(pd.read_csv(SALES / "data" / "crm_closed_orders.csv", dtype=str))
     assert orders["Rows read"] == raw
@@ -663,3 +668,91 @@ def test_writer_chunks_rows_without_losing_values_or_styles(tmp_path, monkeypatc
     filled = [c.row - 2 for c in cells if c.fill.fill_type == "solid"]
     assert filled == [n for n in range(10) if n % 3 == 0 and n % 4]  # no cell, no fill
     assert {c.number_format for c in cells if c.value is not None} == {"0.0"}
+
+
+# ------------------------------------------------------------------ print layout
+
+
+def test_wrapped_lines_break_at_spaces_between_wide_characters_and_inside_long_words():
+    assert xlsx.wrapped_lines("ID", 8) == 1
+    assert xlsx.wrapped_lines("", 8) == 1
+    # "aaaa" is 4 × 1.05 = 4.2 columns: two fit in 9 (8.7 after the padding), not in 8
+    assert xlsx.wrapped_lines("aaaa aaaa", 9.5) == 1
+    assert xlsx.wrapped_lines("aaaa aaaa", 8) == 2
+    assert xlsx.wrapped_lines("aaaa aaaa aaaa", 5) == 3
+    # six Chinese characters are 6 × 2.1 = 12.6 columns: one line in 14, two in 10
+    assert xlsx.wrapped_lines("销售额销售额", 14) == 1
+    assert xlsx.wrapped_lines("销售额销售额", 10) == 2
+    # 30 × 1.05 columns, 9 characters a line in 10 (9.7 after the padding): 4 lines
+    assert xlsx.wrapped_lines("x" * 30, 10) == 4
+    assert xlsx.wrapped_lines("a\nb", 20) == 2
+
+
+def test_header_rows_are_as_tall_as_their_wrapped_lines(sales, zh_book):
+    sheet = sales[0]["Sales representative"]
+    headers = [c.value for c in sheet[HEADER_ROW]]
+    widths = [_column_width(sheet, n) for n in range(1, len(headers) + 1)]
+    lines = max(xlsx.wrapped_lines(h, w, bold=True) for h, w in zip(headers, widths))
+    assert lines >= 3  # "Certified training hours, rolling 4 quarters: score (10%)"
+    # XlsxWriter keeps a height in whole pixels (0.75 points)
+    assert sheet.row_dimensions[HEADER_ROW].height == pytest.approx(lines * 15 + 2, abs=0.75)
+    assert sheet.row_dimensions[HEADER_ROW + 1].height is None  # data rows: the default
+    summary = sales[0]["Summary"]
+    item = _header_row(summary, "Policy")  # "Item", "Value": one line
+    assert summary.row_dimensions[item].height == pytest.approx(17, abs=0.75)
+    zh = zh_book["门店导购"]
+    assert zh.row_dimensions[HEADER_ROW].height >= 2 * 15 + 2
+
+
+def test_print_setup(sales):
+    book, _ = sales
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.page_setup.paperSize == 9, sheet.title  # A4
+        assert sheet.oddFooter.left.text == "&A", sheet.title  # the sheet's name
+    card = book["Sales representative"]
+    # 22 columns are too wide for a legible page: the pages run across at 75%, with the
+    # header row and the ID and name columns on each.
+    points = sum(int(_column_width(card, n) * 7 + 5) * 0.75 for n in range(1, 23))
+    assert points * 0.75 > 842 - 0.8 * 72
+    assert card.page_setup.scale == xlsx.MIN_SCALE
+    assert card.print_title_rows == "$4:$4"
+    assert card.print_title_cols == "$A:$B"
+    assert not card.page_setup.fitToWidth or not card.sheet_properties.pageSetUpPr.fitToPage
+    assert book["Summary"].print_title_rows is None  # a sheet of tables, kept whole
+
+
+def test_goals_and_findings_freeze_only_their_header(sales):
+    book, _ = sales
+    # title, subtitle, blank, caption, header
+    assert book["Goals"].freeze_panes == "A6"
+    assert book["Data quality"].freeze_panes == "A6"
+    assert book["Goals"].print_title_rows == "$5:$5"
+
+
+def test_objectives_are_on_the_summary(sales, results):
+    sheet = sales[0]["Summary"]
+    frame = _table(sheet, _header_row(sheet, _caption_starting(sheet, "Objectives")))
+    expected = results.objectives.sort_values(["objective", "period"])
+    assert list(frame["Objective"]) == list(expected["objective"])
+    assert list(frame["Attainment"]) == pytest.approx(list(expected["attainment"]))
+    goals = sales[0]["Goals"]
+    assert not any(str(c.value).startswith("Objectives") for c in goals["A"])
+
+
+def test_summary_page_breaks_keep_small_tables_whole(tmp_path):
+    """Three tables of 20 rows: one is 15.75 (caption) + 17 (header) + 300 points; a
+    landscape A4 page holds 595 − 1.2 × 72 = 508.6 points less 3%, 493: never two."""
+
+    def table(name: str) -> xlsx.Table:
+        return xlsx.Table((xlsx.Column("n", pd.Series(np.arange(20.0))),), name)
+
+    sheet = xlsx.Sheet("S", table("c"), context=(table("a"), table("b")), frozen=False)
+    xlsx.write_workbook(tmp_path / "s.xlsx", [sheet])
+    book = openpyxl.load_workbook(tmp_path / "s.xlsx")["S"]
+    captions = [c.row for c in book["A"] if c.value in ("a", "b", "c")]
+    assert captions == [1, 24, 47]  # caption, header, 20 rows, blank, caption, …
+    # a break after row N starts the next page with row N + 1: the captions of b and c
+    assert [b.id + 1 for b in book.row_breaks.brk] == [24, 47]
+    assert book.page_setup.scale in (None, 100)  # XlsxWriter leaves out the default
+    assert book.print_title_rows is None

@@ -77,27 +77,29 @@ def write_sheets(
     manager: tuple[str, str] | None = None,
     as_of: str | None = None,
 ) -> list[Path]:
-    """One file per sheet — or, with `manager` (id, display name), one bundle for the
-    team — then the index. Returns the files written, index last."""
+    """One file per sheet, then the index linking each. With `manager` (id, display
+    name) also the team's bundle (an overview, then every sheet: one file to print
+    the team), first in the index. Returns the files written, index last."""
     path = prepare(folder)
     words = Words(labels, Formatter(labels, sheets[0].currency if sheets else None))
     entries: list[IndexEntry] = []
     written: list[Path] = []
+    people = [safe_name(sheet.person.subject, output_format) for sheet in sheets]
     if manager is not None:
         key, shown = manager
         name = safe_name(key, output_format)
+        if name in people:  # a manager on their own team: the bundle gets another name
+            name = safe_name(f"{key}/team", output_format)
         text = render(sheets, output_format, labels, manager=shown, as_of=as_of)
         written.append(write(path, name, text))
         detail = labels.format("sheets_count", count=len(sheets))
         entries.append(IndexEntry(name, shown, sheets[0].period if sheets else "", detail))
-    else:
-        for sheet in sheets:
-            name = safe_name(sheet.person.subject, output_format)
-            written.append(write(path, name, render([sheet], output_format, labels, as_of=as_of)))
-            detail = "; ".join(words.labelled(c.label, words.outcome(c)) for c in sheet.cards)
-            person = words.person(sheet.person.name, sheet.person.subject)
-            entries.append(IndexEntry(name, person, sheet.period, detail))
+    for sheet, name in zip(sheets, people, strict=True):
+        written.append(write(path, name, render([sheet], output_format, labels, as_of=as_of)))
+        detail = "; ".join(words.labelled(c.label, words.outcome(c)) for c in sheet.cards)
+        person = words.person(sheet.person.name, sheet.person.subject)
+        entries.append(IndexEntry(name, person, sheet.period, detail))
     policy = sheets[0].policy if sheets else ""
-    index = render_index(entries, output_format, labels, policy)
+    index = render_index(entries, output_format, labels, policy, count=len(sheets))
     written.append(write(path, f"{INDEX}.{output_format}", index))
     return written

@@ -8,13 +8,14 @@ the characters that would break a table or smuggle in HTML or links.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from kpirules.feedback import charts
 from kpirules.feedback.display import Formatter, missing
@@ -38,6 +39,9 @@ _MD_SPECIAL = str.maketrans(
         "\r": " ",
     }
 )
+# A date or a period label (2027-03-01, 2026-Q4, 2026-12), which must not break at its
+# hyphens when a line wraps.
+_DATE = re.compile(r"(?<![\w-])\d{4}-(?:\d{2}-\d{2}|\d{2}|[QH]\d)(?![\w-])")
 ARROWS = {"improving": "▲", "declining": "▼", "flat": "▶", "n/a": "·"}
 
 
@@ -77,11 +81,23 @@ def render(
 
 
 def render_index(
-    entries: Sequence[IndexEntry], output_format: str, labels: Labels, policy: str
+    entries: Sequence[IndexEntry],
+    output_format: str,
+    labels: Labels,
+    policy: str,
+    *,
+    count: int | None = None,
 ) -> str:
+    """The index of an output folder; `count` is the number of sheets (default: one
+    per entry; a team's bundle is an entry of its own)."""
     template = _environment(output_format).get_template(f"index.{output_format}.j2")
     return template.render(
-        entries=list(entries), L=labels, policy=policy, row=_markdown_row, link=_markdown_link
+        entries=list(entries),
+        count=len(entries) if count is None else count,
+        L=labels,
+        policy=policy,
+        row=_markdown_row,
+        link=_markdown_link,
     )
 
 
@@ -321,10 +337,17 @@ def _html_text(value):
     return neutralise(value) if isinstance(value, str) else value
 
 
+def _keep_dates(value) -> Markup:
+    """HTML text with each date and period in a span that does not wrap (the print
+    style sheet's `.date`). The text is escaped first, so only the spans are markup."""
+    text = str(escape(neutralise(str(value))))
+    return Markup(_DATE.sub(lambda m: f'<span class="date">{m.group(0)}</span>', text))
+
+
 @cache
 def _environment(output_format: str) -> jinja2.Environment:
     html = output_format == "html"
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=html,
         finalize=_html_text if html else _markdown_text,
@@ -333,3 +356,5 @@ def _environment(output_format: str) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    environment.filters["keep_dates"] = _keep_dates
+    return environment
