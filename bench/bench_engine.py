@@ -8,7 +8,9 @@ For each size N the script generates realistic, seeded data for the flagship pol
 It writes the raw tables to Parquet once, then measures two sides, each in a fresh
 subprocess so that their memory peaks do not mix:
 
-- engine: `load_data(policy, frames)` (timed as "load"), then `evaluate(policy, loaded)`;
+- engine: `load_data(policy, frames)` (timed as "load"), then `evaluate(policy, loaded)`
+  on the pandas runner (the reference);
+- duckdb: the same, on the DuckDB runner (`kpirules.engine.sql`: the reads as SQL);
 - pandas: the same `load_data`, then the policy written out by hand in pandas/numpy, from
   the same typed frames `loaded.frames`.
 
@@ -774,7 +776,8 @@ def worker(mode: str, folder: Path, out: Path, repeats: int) -> int:
     """One side, in its own process: read, load (timed), then evaluate or compute by hand."""
     import kpirules
     from kpirules.data import load_data
-    from kpirules.engine import evaluate
+    from kpirules.engine import PandasRunner, evaluate
+    from kpirules.engine.sql import DuckDBRunner
 
     policy = kpirules.load(POLICY_DIR)
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in SOURCES}
@@ -793,7 +796,9 @@ def worker(mode: str, folder: Path, out: Path, repeats: int) -> int:
 
     def run():
         if mode == "engine":
-            return engine_tables(evaluate(policy, loaded))
+            return engine_tables(evaluate(policy, loaded, runner=PandasRunner()))
+        if mode == "duckdb":
+            return engine_tables(evaluate(policy, loaded, runner=DuckDBRunner()))
         return by_hand(loaded.frames)
 
     base = settle()
@@ -852,7 +857,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--repeats", type=int, default=None, help="timed runs per side (default 3, 2 from 50k)"
     )
-    parser.add_argument("--worker", choices=("engine", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("engine", "duckdb", "pandas"), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv[1:])
@@ -890,8 +895,10 @@ def main(argv: list[str]) -> int:
                 frame.to_parquet(folder / f"{source}.parquet", index=False)
             del frames
             engine = _run_worker("engine", folder, repeats)
+            duck = _run_worker("duckdb", folder, repeats)
             hand = _run_worker("pandas", folder, repeats)
         problems = compare(engine["result"], hand["result"])
+        problems += [f"duckdb: {p}" for p in compare(duck["result"], hand["result"])]
         verdict = "agree" if not problems else "DISAGREE"
         print(
             f"\n{people:,} people: {rows:,} activity rows ({(rows - history) / people:.0f} a "
@@ -913,6 +920,8 @@ def main(argv: list[str]) -> int:
                 hand["seconds"],
                 engine["peak"],
                 hand["peak"],
+                duck["seconds"],
+                duck["peak"],
             )
         )
 
@@ -920,14 +929,16 @@ def main(argv: list[str]) -> int:
     header = (
         f"{'people':>8} {'rows':>11} {'load s':>7} {'load MB':>8} {'engine s':>9} "
         f"{'pandas s':>9} {'engine MB':>10} {'pandas MB':>10} {'time ratio':>11} {'mem ratio':>10}"
+        f" {'duckdb s':>9} {'duckdb MB':>10} {'duck ratio':>11}"
     )
     print(header)
-    for people, rows, load, load_mb, eng, pan, eng_mb, pan_mb in table:
+    for people, rows, load, load_mb, eng, pan, eng_mb, pan_mb, duck_s, duck_mb in table:
         print(
             f"{people:>8,} {rows:>11,} {load:>7.2f} {load_mb:>8.0f} {eng:>9.2f} {pan:>9.2f} "
             f"{eng_mb:>10.0f} {pan_mb:>10.0f} {eng / pan:>11.2f} {eng_mb / max(pan_mb, 1):>10.2f}"
+            f" {duck_s:>9.2f} {duck_mb:>10.0f} {duck_s / pan:>11.2f}"
         )
-    people, *_, eng, pan, eng_mb, pan_mb = table[-1]
+    people, *_, eng, pan, eng_mb, pan_mb, duck_s, duck_mb = table[-1]
     print(
         f"goal at {people:,} people: time ratio <= {GOAL_RATIO} "
         f"({'met' if eng / pan <= GOAL_RATIO else 'NOT met'}), memory ratio <= {GOAL_MEMORY} "

@@ -76,3 +76,30 @@ def test_the_flagship_at_10000_people_gives_the_same_json_on_both_runners() -> N
     reference, duck = both(policy, loaded)
     assert len(reference) > 1_000_000
     assert duck == reference, first_difference(reference, duck)
+
+
+def test_the_engine_option_chooses_the_runner_and_both_print_the_same() -> None:
+    from click.testing import CliRunner
+
+    from kpirules import engine
+    from kpirules.cli import main
+
+    sales = POLICIES / "sales"
+    command = ["eval", str(sales), "--data", str(sales / "data.yaml"), "--format", "json"]
+    command += ["--as-of", "2027-01-04"]
+    outputs = {}
+    try:
+        for name in ("pandas", "duckdb"):
+            result = CliRunner().invoke(main, ["--engine", name, *command])
+            assert result.exit_code == 0, result.output
+            assert type(engine.default_runner()).__name__ == {
+                "pandas": "PandasRunner",
+                "duckdb": "DuckDBRunner",
+            }[name]
+            outputs[name] = result.output
+        wrong = CliRunner().invoke(main, ["--engine", "spark", *command])
+        assert wrong.exit_code == 2 and "'spark' is not one of" in wrong.output
+    finally:
+        engine.use_runner("pandas")  # the API's default, for the tests after this one
+    assert outputs["duckdb"] == outputs["pandas"]
+    assert '"payouts": [' in outputs["pandas"]

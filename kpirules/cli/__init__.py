@@ -85,8 +85,19 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kpirules")
-def main() -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "pandas"]),
+    envvar="KPIRULES_ENGINE",
+    default="duckdb",
+    show_default=True,
+    help="What runs the policy's plan: DuckDB (embedded) or pandas (the reference).",
+)
+def main(engine: str) -> None:
     """Policy-as-code for KPI performance management."""
+    from kpirules.engine import use_runner
+
+    use_runner(engine)  # every command below evaluates with it
 
 
 def _resolve_units(paths: tuple[str, ...]) -> list[Path]:

@@ -135,7 +135,7 @@ def evaluate(
     `goals`, goal and objective attainment are left out (an indicator's explanation).
     `rows`: those subjects' rows already cut with `rows_of` (explain cuts them once).
     `progress(step, total)` is called as work is done. `runner`: what executes the plan
-    (default: `PandasRunner`, the reference)."""
+    (default: the one `use_runner` chose — DuckDB unless told otherwise)."""
     from kpirules.data import LoadedData, load_data
 
     calendar = calendar_of(policy)
@@ -149,7 +149,7 @@ def evaluate(
     results.periods = [calendar.label(p) for p in reported]
     if plan.roster is None:
         raise EvaluationError("the policy declares no roster to evaluate")
-    run = (runner or PandasRunner()).run(
+    run = (runner or default_runner()).run(
         plan,
         loaded.frames,
         calendar,
@@ -161,6 +161,25 @@ def evaluate(
     )
     results.fill(calendar=calendar, reported=reported, **vars(run))
     return results
+
+
+RUNNERS = ("duckdb", "pandas")
+_chosen = {"runner": "pandas"}  # the API's default; the CLI chooses DuckDB
+
+
+def use_runner(name: str) -> None:
+    """Choose the runner every evaluation uses from now on (`kpirules --engine`)."""
+    if name not in RUNNERS:
+        raise ValueError(f"no runner called {name!r}; runners: {', '.join(RUNNERS)}")
+    _chosen["runner"] = name
+
+
+def default_runner() -> Runner:
+    if _chosen["runner"] == "pandas":
+        return PandasRunner()
+    from kpirules.engine.sql import DuckDBRunner  # DuckDB loads only when it is used
+
+    return DuckDBRunner()
 
 
 class PandasRunner:
