@@ -1,6 +1,7 @@
 """Benchmark: explaining one person against evaluating everyone, 10,000 to 100,000 people.
 
-Run with `.venv/bin/python bench/bench_explain.py [--sizes 10000,100000]`.
+Run with `.venv/bin/python bench/bench_explain.py [--sizes 10000,100000] [--engine pandas]`
+(default: the DuckDB runner, as the CLI).
 
 For each size N the script generates the flagship policy's data as `bench_engine.py`
 does (seeded), loads it once (`load_data`, not timed) and then times, in one process,
@@ -33,7 +34,7 @@ from bench_engine import POLICY_DIR, generate  # noqa: E402
 
 import kpirules  # noqa: E402
 from kpirules.data import load_data  # noqa: E402
-from kpirules.engine import evaluate  # noqa: E402
+from kpirules.engine import evaluate, use_runner  # noqa: E402
 from kpirules.trace import Explainer  # noqa: E402
 
 PERIOD = "2026-Q4"
@@ -78,7 +79,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engine", choices=("duckdb", "pandas"), default="duckdb")
     args = parser.parse_args(argv)
+    use_runner(args.engine)  # explain's one-person evaluation and the full one alike
+    print(f"runner: {args.engine}")
     sizes = [int(s) for s in args.sizes.split(",") if s]
     ok, one = True, 0.0
     for people in sizes:

@@ -92,10 +92,13 @@ def test_the_engine_option_chooses_the_runner_and_both_print_the_same() -> None:
         for name in ("pandas", "duckdb"):
             result = CliRunner().invoke(main, ["--engine", name, *command])
             assert result.exit_code == 0, result.output
-            assert type(engine.default_runner()).__name__ == {
-                "pandas": "PandasRunner",
-                "duckdb": "DuckDBRunner",
-            }[name]
+            assert (
+                type(engine.default_runner()).__name__
+                == {
+                    "pandas": "PandasRunner",
+                    "duckdb": "DuckDBRunner",
+                }[name]
+            )
             outputs[name] = result.output
         wrong = CliRunner().invoke(main, ["--engine", "spark", *command])
         assert wrong.exit_code == 2 and "'spark' is not one of" in wrong.output
@@ -103,3 +106,22 @@ def test_the_engine_option_chooses_the_runner_and_both_print_the_same() -> None:
         engine.use_runner("pandas")  # the API's default, for the tests after this one
     assert outputs["duckdb"] == outputs["pandas"]
     assert '"payouts": [' in outputs["pandas"]
+
+
+@pytest.mark.parametrize("org", ["sales", "zh_retail"])
+def test_explain_on_duckdb_derives_the_same_numbers(org: str) -> None:
+    """Explain evaluates the one person (and their groups' goals, from the groups' full
+    rows on DuckDB) with the chosen runner: the derivation must not change."""
+    from kpirules import engine
+    from kpirules.trace import Explainer
+
+    policy = kpirules.load(POLICIES / org)
+    loaded = load_data(policy, POLICIES / org / "data.yaml", as_of=AS_OF)
+    scored = evaluate(policy, loaded).totals.dropna(subset=["total"])
+    people = list(dict.fromkeys(scored["subject"]))[:5]
+    trees = {}
+    for name in ("pandas", "duckdb"):
+        engine.use_runner(name)
+        trees[name] = [Explainer(policy, loaded).explain(person).to_dict() for person in people]
+    assert any(child["title"] == "goals" for tree in trees["pandas"] for child in tree["children"])
+    assert trees["duckdb"] == trees["pandas"]

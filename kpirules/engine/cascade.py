@@ -49,7 +49,8 @@ def goal_attainment(
             if owners is not None and level_name != "company":
                 # only the groups asked about, from their members' rows
                 keys = keys[keys.isin(owners[roster.name][column].dropna().unique())]
-                level_frames, level_shared = rows_of(plan, frames, set(keys.index)), {}
+                if not make.keeps_members_only:  # pandas: cut the members' rows first
+                    level_frames, level_shared = rows_of(plan, frames, set(keys.index)), {}
             level = Level(level_name, keys, periods)
             evaluator = make(plan, level_frames, calendar, level, notes, level_shared)
             needed = {name for g in plan.goals if g.level == level_name for name in g.needs}

@@ -57,6 +57,10 @@ class Notes:
 class Evaluator:
     """Evaluates a plan's lowered expressions (`kpirules.plan.expr`) on a level's grid."""
 
+    # Whether reading a source keeps only the level's members' rows at no cost (a join
+    # in SQL), so a run over some groups need not cut the frames to their rows first.
+    keeps_members_only = False
+
     def __init__(
         self,
         plan: Plan,

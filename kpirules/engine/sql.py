@@ -80,6 +80,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 class SqlEvaluator(Evaluator):
     """The pandas evaluator with its aggregates computed in DuckDB."""
 
+    keeps_members_only = True  # `_rows` joins the rows to the level's keys
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "duckdb" not in self.shared:
