@@ -126,9 +126,16 @@ _FLOAT_EXACT = 2.0**53
 
 def exact_parts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Values (finite, below EXACT_SUM_LIMIT) → the high and low parts of their integers
-    at DECIMALS places, as float64 (exact: the high part is below 2**36)."""
-    whole = np.rint(np.asarray(values, dtype="float64") * _SCALE).astype(np.int64)
-    return (whole >> LOW_BITS).astype("float64"), (whole & _LOW_MASK).astype("float64")
+    at DECIMALS places, as float64. Every step is exact in float64 (a product by a power
+    of two, a floor, a difference of integers that fits), and gives what SQL's
+    `whole >> LOW_BITS` and `whole & (2**LOW_BITS - 1)` give."""
+    whole = np.asarray(values, dtype="float64") * _SCALE
+    np.rint(whole, out=whole)  # in place: these run over every row read
+    high = whole * 2.0**-LOW_BITS
+    np.floor(high, out=high)
+    low = high * 2.0**LOW_BITS
+    np.subtract(whole, low, out=low)
+    return high, low
 
 
 def exact_total(high: Any, low: Any) -> Any:
@@ -152,7 +159,10 @@ def exact_sums(cells: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
         return np.bincount(cells, weights=values, minlength=size)
     high, low = exact_parts(values)
     low_sums = np.bincount(cells, weights=low, minlength=size)  # exact below 2**27 rows
-    if np.bincount(cells, weights=np.abs(high), minlength=size).max(initial=0) < _FLOAT_EXACT:
+    largest = np.abs(high).max(initial=0.0)
+    if largest * len(values) < _FLOAT_EXACT or (  # no partial sum can pass 2**53
+        np.bincount(cells, weights=np.abs(high), minlength=size).max(initial=0) < _FLOAT_EXACT
+    ):
         high_sums = np.bincount(cells, weights=high, minlength=size)
     else:  # partial sums past 2**53: add the high parts as integers
         exact_high = np.zeros(size, dtype=np.int64)
