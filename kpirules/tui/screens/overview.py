@@ -19,13 +19,13 @@ from kpirules.tui.table_view import Column, TableView
 from kpirules.tui.widgets.rating_chart import RatingChart
 from kpirules.tui.widgets.virtual_table import VirtualTable
 
-QUALITY_COLUMNS = [
-    Column("severity", "Severity"),
-    Column("source", "Source", max_width=16),
-    Column("row", "Row", numeric=True, fmt=lambda v: f"{int(v)}"),
-    Column("column", "Column", max_width=16),
-    Column("check", "Check", max_width=16),
-    Column("message", "Message", max_width=70),
+QUALITY_COLUMNS = [  # on a narrow screen the row and column go first, the message shortens
+    Column("severity", "Severity", rank=1),
+    Column("source", "Source", rank=2),
+    Column("row", "Row", numeric=True, fmt=lambda v: f"{int(v)}", rank=3),
+    Column("column", "Column", rank=4),
+    Column("check", "Check", rank=1),
+    Column("message", "Message", shrink_to=20),
 ]
 
 
