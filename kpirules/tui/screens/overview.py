@@ -60,6 +60,8 @@ class OverviewScreen(ReviewScreen):
         summary = figures.overview(results, period, distribution)
         self.query_one("#cycle", Static).update(self._cycle_table(summary))
         self.query_one(RatingChart).show(session.policy, summary.distribution)
+        # What changes with the period is at the top (the findings below do not): show it.
+        self.query_one("#overview", VerticalScroll).scroll_home(animate=False)
 
     def _cycle_table(self, summary: figures.Overview) -> Table:
         session = self.session

@@ -70,10 +70,21 @@ class TableScreen(ReviewScreen):
         self.table.focus()
 
     def show_period(self, period: str) -> None:
+        """The period's rows, with the cursor on the same person as before (when they
+        are in it), so what changed for them is in view."""
+        was = self.table.current() if self.view is not None else None
         self.view = self.session.cached(
             (type(self).__name__, period), lambda: self.build_view(period)
         )
         self._apply()
+        if was is not None:
+            self.table.go_to(self._position_of(str(was["subject"])))
+
+    def _position_of(self, subject: str) -> int:
+        """The first view position of `subject`'s rows (0 when they are not shown)."""
+        view = self.view
+        found = np.flatnonzero(view.frame["subject"].to_numpy()[view.rows] == subject)
+        return int(found[0]) if len(found) else 0
 
     # ------------------------------------------------------------ state → view
 
@@ -117,7 +128,7 @@ class TableScreen(ReviewScreen):
         detail.display = bool(self.table.hidden)
         line = Text()
         for label, value in shown:
-            line.append("  ·  " if line else "")
+            line.append(" · " if line else "")
             line.append(f"{label} ", style="dim")
             line.append(value or "—")
         detail.update(line)

@@ -64,8 +64,10 @@ class VirtualTable(DataTable):
         row = self.current()
         if row is None or not self.hidden:
             return []
-        labels = {c.key: c for c in self.view.columns}
-        return [(labels[k].label, self._cell(labels[k], row[k]).plain) for k in self.hidden]
+        hidden = sorted(
+            (c for c in self.view.columns if c.key in self.hidden), key=lambda c: c.rank
+        )
+        return [(c.label, self._cell(c, row[c.key]).plain) for c in hidden]
 
     def current(self) -> pd.Series | None:
         """The frame row under the cursor."""
@@ -101,7 +103,9 @@ class VirtualTable(DataTable):
 
     def _available(self) -> int:
         """Cells for the columns; before the first layout, room for all of them."""
-        width = self.scrollable_content_region.width
+        # The whole width, not the region left by a scrollbar: fitted, the columns never
+        # need one, and a scrollbar shown while they were too wide must not narrow them.
+        width = self.size.width - self.styles.gutter.width
         return width if width > 0 else 10_000
 
     def _set_columns(self, view: TableView) -> None:
