@@ -27,7 +27,7 @@ class ActionsScreen(TableScreen):
         # under the table); the title and the reason may shorten, the rest show whole.
         columns = [
             Column("kind", "Kind", rank=1),
-            Column("title", "Action", shrink_to=20),
+            Column("title", "Action", shrink_to=30),
             Column("subject", "ID", rank=3),
             Column("name", "Name", rank=2),
             Column("owner", "Owner", rank=5),
