@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Input, Label, Select, Static
 
 MENU_LIMIT = 200  # above this many values, type instead of scrolling a menu
 
@@ -43,9 +43,11 @@ class FilterScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="filter-dialog", classes="dialog"):
-            yield Label(
-                "[b]Filter[/]  [dim]Enter applies · Space opens a menu · "
-                "Ctrl+R clears all · Esc cancels[/]"
+            yield Label("[b]Filter[/]")
+            # Its own line, wrapping: the whole hint in a 70-column dialog.
+            yield Static(
+                "[dim]Enter applies · Space opens a menu · Ctrl+R clears all · Esc cancels[/]",
+                id="filter-hint",
             )
             for field in self.fields:
                 with Horizontal(classes="filter-row"):

@@ -94,7 +94,9 @@ class VirtualTable(DataTable):
     @property
     def page(self) -> int:
         """Rows that fit: the height below the header (a screenful before layout)."""
-        height = self.scrollable_content_region.height
+        # The whole height, not the region a scrollbar leaves: a window never overflows,
+        # and a scrollbar shown before the columns were fitted must not shorten it.
+        height = self.size.height - self.styles.gutter.height
         if height <= 0:
             return 40
         return max(1, height - (self.header_height if self.show_header else 0))
