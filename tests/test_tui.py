@@ -428,6 +428,10 @@ def test_fit_keeps_whole_what_fits_shortens_names_then_leaves_out_by_rank() -> N
     two = [Want("x", 20, 5, 0), Want("y", 10, 5, 0)]
     assert fit(two, 26, padding=0).widths == {"x": 16, "y": 10}
     assert fit(two, 14, padding=0).widths == {"x": 7, "y": 7}
+    # A name that shortens only for `a`: `b` does not cost it its end, `a` may.
+    proud = [Want("name", 30, 10, 0, yields_to=1), *wants[1:]]
+    assert fit(proud, 45) == type(narrow)({"name": 30, "a": 5}, ("b",))
+    assert fit(proud, 30).widths == {"name": 21, "a": 5}  # 30 - 7 - 2
     assert widest(["销售额", "abcd"]) == 6  # two cells a Chinese character
 
 

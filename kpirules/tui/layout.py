@@ -1,10 +1,10 @@
 """Column widths for the width a table has (no Textual).
 
 Every table of the TUI sizes its columns the same way: each column wants its widest
-text (counted in terminal cells, so a Chinese character is two); when that does not fit,
-text columns that may shrink give up cells down to their minimum, and when even that
-does not fit, the least important columns are left out — their values are shown
-elsewhere (a detail line under the table), never cut mid-word in the table itself.
+text (counted in terminal cells, so a Chinese character is two). Columns join in order
+of importance while they fit; a text column may shorten (down to its minimum) to make
+room for columns that matter enough (`yields_to`), and the rest are left out — their
+values are shown elsewhere (a line under the table), never cut in the table itself.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ class Want:
     key: str
     natural: int  # cells for its widest text (header included)
     minimum: int | None = None  # may shrink to this (None: never shrinks)
-    rank: int = 0  # importance: the highest rank is left out first
+    rank: int = 0  # importance: 0 first; the highest rank is left out first
+    yields_to: int = 1_000  # shrinks only to make room for columns up to this rank
 
 
 @dataclass(frozen=True)
@@ -36,29 +37,37 @@ def widest(texts: Iterable[str], at_least: int = 1) -> int:
     return max([at_least, *(cell_len(t) for t in texts)])
 
 
+def _floor(column: Want, shown: list[Want]) -> int:
+    """The narrowest `column` may be beside `shown`: its minimum only when every less
+    important column there is one it yields to."""
+    if column.minimum is None:
+        return column.natural
+    lesser = [c.rank for c in shown if c.rank > column.rank]
+    return column.minimum if all(r <= column.yields_to for r in lesser) else column.natural
+
+
 def fit(wants: Sequence[Want], available: int, padding: int = 1) -> Fit:
     """Widths for `wants` in `available` cells; each column also takes `padding` cells
-    on both sides. The first column (by rank) is always shown, however narrow."""
-    shown = list(wants)
+    on both sides. The most important column is always shown, however narrow."""
 
-    def need(columns: list[Want], shrunk: bool) -> int:
-        return sum(
-            (c.minimum if shrunk and c.minimum is not None else c.natural) + 2 * padding
-            for c in columns
-        )
+    def need(columns: list[Want]) -> int:
+        return sum(_floor(c, columns) + 2 * padding for c in columns)
 
-    # Leave out the least important columns until the rest fit at their minimum.
-    while len(shown) > 1 and need(shown, shrunk=True) > available:
-        shown.remove(max(shown, key=lambda c: (c.rank, shown.index(c))))
+    by_rank = sorted(wants, key=lambda c: (c.rank, wants.index(c)))
+    shown = by_rank[:1]
+    for candidate in by_rank[1:]:  # the next most important, if it fits
+        if need([*shown, candidate]) <= available:
+            shown.append(candidate)
     widths = {c.key: c.natural for c in shown}
-    excess = need(shown, shrunk=False) - available
-    # Then take the cells still missing from the widest shrinkable columns first, so
-    # a long name is shortened before a short one.
+    excess = sum(c.natural + 2 * padding for c in shown) - available
+    floors = {c.key: _floor(c, shown) for c in shown}
+    # Take the cells still missing from the widest shrinkable columns first, so a long
+    # name is shortened before a short one.
     while excess > 0:
-        room = [c for c in shown if c.minimum is not None and widths[c.key] > c.minimum]
+        room = [c for c in shown if widths[c.key] > floors[c.key]]
         if not room:
             break
-        victim = max(room, key=lambda c: widths[c.key] - c.minimum)
+        victim = max(room, key=lambda c: widths[c.key] - floors[c.key])
         widths[victim.key] -= 1
         excess -= 1
     if len(shown) == 1 and excess > 0:  # one column wider than the screen: cut it

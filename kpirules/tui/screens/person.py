@@ -19,11 +19,11 @@ from kpirules.tui.widgets.fit_table import FitColumn, FitTable
 from kpirules.tui.widgets.flow_card import FlowCard
 from kpirules.tui.widgets.trace_tree import TraceTree
 
-# (header, key, right-aligned, shortens to, rank): on a narrow terminal the highest ranks
-# go first — their values then show under the table, for the row under the cursor — and
-# only the indicator's name shortens, never below what keeps it recognisable.
+# On a narrow terminal the highest ranks go first — their values then show under the
+# table, for the row under the cursor. Only the indicator's name shortens, and only for
+# the columns up to the bar: peers and the curve's points never cost a name its end.
 INDICATOR_COLUMNS = (
-    FitColumn("label", "Indicator", shrink_to=24),
+    FitColumn("label", "Indicator", shrink_to=24, yields_to=5),
     FitColumn("value", "Value", right=True, rank=1),
     FitColumn("bar", "Attainment", rank=5),
     FitColumn("score", "Score", right=True, rank=2),
@@ -115,8 +115,10 @@ class PersonScreen(ReviewScreen):
                 )
             )
             missing.display = True
-            for selector in ("#indicators", "#outcomes", "#indicator-detail"):
+            for selector in ("#indicators", "#outcomes", "#indicator-detail", "#preview"):
                 self.query_one(selector).display = False
+            self.query_one("#preview-title", Static).update("")
+            self._previewed = None
             return
         missing.display = False
         card.show(self._card(view))

@@ -26,6 +26,7 @@ class FitColumn:
     right: bool = False  # numbers: right-aligned
     shrink_to: int | None = None  # a text column may shorten to this many cells
     rank: int = 0  # importance: the highest rank is left out first
+    yields_to: int = 1_000  # shortens only to make room for columns up to this rank
 
 
 class FitTable(DataTable):
@@ -84,7 +85,7 @@ class FitTable(DataTable):
                 ]
             )
             shrink = None if column.shrink_to is None else min(column.shrink_to, natural)
-            wants.append(Want(column.key, natural, shrink, column.rank))
+            wants.append(Want(column.key, natural, shrink, column.rank, column.yields_to))
         fitted = fit(wants, width, self.cell_padding)
         cursor = self.cursor_row
         self.clear(columns=True)
