@@ -247,19 +247,21 @@ class PersonScreen(ReviewScreen):
 
     @work(thread=True, exclusive=True, group="preview")
     def explain_preview(self, period: str, indicator: str | None, focus: str | None, _: str):
-        from kpirules.trace import ExplainError
-
         try:
-            step = self.session.explain(self.subject, period, indicator)
-        except ExplainError:
-            step = None
-        self.app.call_from_thread(self._show_preview, (period, indicator, focus, _), step)
+            step, problem = self.session.explain(self.subject, period, indicator), ""
+        except Exception as exc:  # a preview that cannot be derived must not stop the review
+            step, problem = None, f"{type(exc).__name__}: {exc}"
+        self.app.call_from_thread(self._show_preview, (period, indicator, focus, _), step, problem)
 
-    def _show_preview(self, wanted: tuple, step) -> None:
+    def _show_preview(self, wanted: tuple, step, problem: str = "") -> None:
         if wanted != self._previewed:
             return  # the cursor moved on while this was derived
         tree = self.query_one("#preview", TraceTree)
         tree.display = step is not None
+        if problem:
+            self.query_one("#preview-title", Static).update(
+                Text(f"Cannot explain {wanted[3]}: {problem}", style="yellow")
+            )
         if step is not None:
             _, indicator, focus, _ = wanted
             tree.show(step, focus)
