@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, LoadingIndicator, Static
@@ -40,6 +40,8 @@ class OverviewScreen(ReviewScreen):
                 yield RatingChart("", id="ratings", classes="panel")
             with Vertical(id="quality-panel", classes="panel"):
                 yield VirtualTable(id="quality")
+                # The highlighted finding's text that the width shortens or leaves out.
+                yield Static("", id="quality-detail", classes="detail")
             with Vertical(id="lint-panel", classes="panel"):
                 yield LoadingIndicator(id="lint-loading")
                 yield DataTable(id="lint", cursor_type="row", zebra_stripes=True)
@@ -116,6 +118,18 @@ class OverviewScreen(ReviewScreen):
             table.show(TableView(findings, QUALITY_COLUMNS))
         else:
             panel.display = False
+
+    @on(VirtualTable.Moved, "#quality")
+    def _quality_detail(self) -> None:
+        detail = self.query_one("#quality-detail", Static)
+        shown = self.query_one("#quality", VirtualTable).hidden_values()
+        line = Text()
+        for label, value in shown:
+            line.append(" · " if line else "")
+            line.append(f"{label} ", style="dim")
+            line.append(value or "—")
+        detail.display = bool(shown)
+        detail.update(line)
 
     @work(thread=True, exclusive=True, group="lint")
     def run_lint(self) -> None:

@@ -198,17 +198,25 @@ class PersonScreen(ReviewScreen):
     @on(FitTable.Fitted, "#indicators")
     @on(DataTable.RowHighlighted, "#indicators")
     def _detail(self) -> None:
-        """The indicator columns the width left out, for the row under the cursor."""
+        """What the width keeps out of the indicator table, for the row under the cursor
+        — as tall as the tallest row needs, so moving the cursor does not move the rest."""
         table = self.query_one("#indicators", FitTable)
         detail = self.query_one("#indicator-detail", Static)
-        shown = table.hidden_values()
-        detail.display = bool(shown)
+        lines = [self._detail_line(table.hidden_values(i)) for i in range(table.row_count)]
+        width = max(1, table.size.width - 2)  # the line's padding
+        tallest = max((len(line.wrap(self.app.console, width)) for line in lines), default=0)
+        detail.display = any(line.cell_len for line in lines)
+        detail.styles.height = max(1, tallest)
+        detail.update(self._detail_line(table.hidden_values()))
+
+    @staticmethod
+    def _detail_line(values: list[tuple[str, Text]]) -> Text:
         line = Text()
-        for label, cell in shown:
+        for label, cell in values:
             line.append(" · " if line else "")
             line.append(f"{label} ", style="dim")
             line.append(cell.plain.strip() or "—", style=cell.style)
-        detail.update(line)
+        return line
 
     # ------------------------------------------------------------ the preview
 

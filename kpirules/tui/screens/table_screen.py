@@ -125,7 +125,7 @@ class TableScreen(ReviewScreen):
     def _detail(self) -> None:
         detail = self.query_one("#detail", Static)
         shown = self.table.hidden_values()
-        detail.display = bool(self.table.hidden)
+        detail.display = bool(shown)
         line = Text()
         for label, value in shown:
             line.append(" · " if line else "")

@@ -56,14 +56,22 @@ class FitTable(DataTable):
         self.fit_columns, self.fit_rows = columns, rows
         self._fit(force=True)
 
-    def hidden_values(self) -> list[tuple[str, Text]]:
-        """(label, cell) of the columns left out, for the row under the cursor, the most
+    def hidden_values(self, row: int | None = None) -> list[tuple[str, Text]]:
+        """(label, cell) of what the width keeps from view in `row` (the cursor's):
+        cells shortened with … (whole here), then the columns left out, the most
         important first."""
-        if not self.hidden or not self.fit_rows:
+        if not self.fit_rows:
             return []
-        _, cells = self.fit_rows[min(self.cursor_row, len(self.fit_rows) - 1)]
+        row = self.cursor_row if row is None else row
+        _, cells = self.fit_rows[min(max(row, 0), len(self.fit_rows) - 1)]
+        widths = {str(key.value): column.width for key, column in self.columns.items()}
+        cut = [
+            (c.label, cells[c.key])
+            for c in self.fit_columns
+            if c.key in widths and cells[c.key].cell_len > widths[c.key]
+        ]
         hidden = sorted((c for c in self.fit_columns if c.key in self.hidden), key=lambda c: c.rank)
-        return [(c.label, cells[c.key]) for c in hidden]
+        return cut + [(c.label, cells[c.key]) for c in hidden]
 
     def _available(self) -> int:
         # The whole width, not the region left by a scrollbar: fitted, the columns never

@@ -8,6 +8,7 @@ mouse wheel all work on the whole view.
 from __future__ import annotations
 
 import pandas as pd
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.message import Message
@@ -60,14 +61,21 @@ class VirtualTable(DataTable):
         return self.row_count
 
     def hidden_values(self) -> list[tuple[str, str]]:
-        """(label, shown value) of the columns left out, for the row under the cursor."""
+        """(label, value) of what the width keeps from view in the row under the cursor:
+        values shortened with … (whole here), then the columns left out."""
         row = self.current()
-        if row is None or not self.hidden:
+        if row is None:
             return []
+        widths = {str(key.value): column.width for key, column in self.columns.items()}
+        out = []
+        for column in self.view.columns:
+            text = self._cell(column, row[column.key]).plain
+            if column.key in widths and cell_len(text) > widths[column.key]:
+                out.append((column.label, text))
         hidden = sorted(
             (c for c in self.view.columns if c.key in self.hidden), key=lambda c: c.rank
         )
-        return [(c.label, self._cell(c, row[c.key]).plain) for c in hidden]
+        return out + [(c.label, self._cell(c, row[c.key]).plain) for c in hidden]
 
     def current(self) -> pd.Series | None:
         """The frame row under the cursor."""
