@@ -662,6 +662,20 @@ def test_the_first_sort_key_press_reorders(session) -> None:
     assert after == totals.sort_values("name", kind="stable")["subject"].tolist()
 
 
+def test_a_click_on_the_sorted_header_reverses_at_once(session) -> None:
+    async def scenario(pilot):
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.click("#table", offset=(2, 0))  # the ID header: the order on screen
+        await settle(pilot)
+        table = pilot.app.screen.query_one(VirtualTable)
+        return table_rows(table)["subject"].tolist(), table.view.sort_key
+
+    subjects, key = run(ReviewApp.from_session(session), scenario)
+    assert key == "subject"
+    assert subjects == sorted(q4(session.results.totals)["subject"], reverse=True)
+
+
 def test_a_period_switch_keeps_what_changed_in_view(session) -> None:
     async def scenario(pilot):
         app = pilot.app
