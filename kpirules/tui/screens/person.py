@@ -36,12 +36,12 @@ INDICATOR_COLUMNS = (
     FitColumn("target", "Target", right=True, rank=6),
     FitColumn("stretch", "Stretch", right=True, rank=11),
 )
-TALL = 36  # rows from which the preview shows
 OUTCOME_COLUMNS = (
     FitColumn("item", "Outcome", shrink_to=20),
     FitColumn("result", "Result", rank=1),
     FitColumn("note", "Note", shrink_to=12, rank=2),
 )
+TALL = 36  # terminal rows from which the preview shows
 
 
 class PersonScreen(ReviewScreen):
@@ -63,8 +63,9 @@ class PersonScreen(ReviewScreen):
         self._previewed: tuple | None = None  # what the preview shows or is fetching
 
     def body(self) -> ComposeResult:
-        # No borders: at 80x24 every line counts (the card, five indicators and ten
-        # outcomes just fit); each table's header row says what it is.
+        # No borders and no outcome header: at 80x24 every line counts (the card, five
+        # indicators and eleven outcomes of zh_retail just fit). The outcome rows name
+        # themselves ("Total score", "Payout: …").
         with VerticalScroll(id="person"):
             yield FlowCard(id="person-card")
             yield LoadingIndicator(id="person-loading")
@@ -88,8 +89,10 @@ class PersonScreen(ReviewScreen):
 
     def _loading(self, on: bool) -> None:
         self.query_one("#person-loading").display = on
-        for selector in ("#indicators", "#outcomes", "#indicator-detail"):
+        for selector in ("#indicators", "#outcomes"):
             self.query_one(selector).display = not on
+        if on:  # shown again, if anything is left out, once the columns are fitted
+            self.query_one("#indicator-detail").display = False
 
     @work(thread=True, exclusive=True, group="person")
     def load(self, period: str) -> None:
