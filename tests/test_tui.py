@@ -270,7 +270,8 @@ def test_people_incremental_search_and_sort(session) -> None:
         await pilot.press("x")  # clear
         await pilot.pause()
         everyone = len(table.view)
-        await pilot.press(*"s" * 5)  # ID, Name, Department, Role, Total
+        # Name, Department, Role, Total: not ID first, the rows are in ID order already.
+        await pilot.press(*"s" * 4)
         await pilot.pause()
         best = table.current()["total"]
         await pilot.press("r")
@@ -289,7 +290,7 @@ def test_people_incremental_search_and_sort(session) -> None:
 def test_paging_moves_through_every_row(session) -> None:
     async def scenario(pilot):
         await pilot.press("3")
-        await pilot.pause()
+        await settle(pilot)  # the line of left-out columns takes a row once laid out
         table = pilot.app.screen.query_one(VirtualTable)
         page = table.row_count
         await pilot.press("pagedown")
@@ -406,6 +407,306 @@ def test_actions_filter_by_kind_and_open_person(session) -> None:
     assert isinstance(screen, PersonScreen) and screen.subject == rows["subject"].iloc[0]
 
 
+# ------------------------------------------------------------------ sizes and layout
+
+
+def test_fit_keeps_whole_what_fits_shortens_names_then_leaves_out_by_rank() -> None:
+    from kpirules.tui.layout import Want, fit, widest
+
+    wants = [Want("name", 30, 10, 0), Want("a", 5, None, 1), Want("b", 8, None, 2)]
+    # Each column also takes 1 cell either side: 32 + 7 + 10 = 49 cells at their widest.
+    assert fit(wants, 100).widths == {"name": 30, "a": 5, "b": 8}
+    assert fit(wants, 49).hidden == ()
+    assert fit(wants, 45).widths == {"name": 26, "a": 5, "b": 8}  # 4 cells from the name
+    # At their narrowest 12 + 7 + 10 = 29 cells > 25: `b` (highest rank) goes, the name
+    # takes what is left: 25 - 7 - 2.
+    narrow = fit(wants, 25)
+    assert narrow.widths == {"name": 16, "a": 5} and narrow.hidden == ("b",)
+    # Only the first column is left, cut below its minimum.
+    assert fit(wants, 10) == type(narrow)({"name": 8}, ("a", "b"))
+    # The widest shrinkable column gives first, until both have as much room left.
+    two = [Want("x", 20, 5, 0), Want("y", 10, 5, 0)]
+    assert fit(two, 26, padding=0).widths == {"x": 16, "y": 10}
+    assert fit(two, 14, padding=0).widths == {"x": 7, "y": 7}
+    # A name that shortens only for `a`: `b` does not cost it its end, `a` may.
+    proud = [Want("name", 30, 10, 0, yields_to=1), *wants[1:]]
+    assert fit(proud, 45) == type(narrow)({"name": 30, "a": 5}, ("b",))
+    assert fit(proud, 30).widths == {"name": 21, "a": 5}  # 30 - 7 - 2
+    assert widest(["销售额", "abcd"]) == 6  # two cells a Chinese character
+
+
+def open_person(pilot):
+    """People, the second row, Enter: the Person screen, settled."""
+
+    async def go():
+        await pilot.press("3", "down", "enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, PersonScreen)
+        return pilot.app.screen
+
+    return go()
+
+
+def expected_outcomes(session, scorecard: str) -> int:
+    """Total, rating, one line per incentive of the scorecard, one per action rule."""
+    policy = session.policy
+    incentives = [i for i in policy.incentives.values() if scorecard in i.scorecards]
+    improvements = [m for m in policy.improvements if scorecard in m.scorecards]
+    return 2 + len(incentives) + sum(len(i.actions) for i in incentives + improvements)
+
+
+@pytest.mark.parametrize("example", ["session", "zh_session"])
+def test_person_at_80x24_every_header_whole_and_every_outcome_shown(request, example) -> None:
+    from rich.cells import cell_len
+    from textual.widgets import Footer
+
+    from kpirules.analysis import comparison
+    from kpirules.tui.format import measure
+
+    session = request.getfixturevalue(example)
+
+    async def scenario(pilot):
+        person = await open_person(pilot)
+        indicators = person.query_one("#indicators")
+        outcomes = person.query_one("#outcomes")
+        columns = [(str(c.label), c.width) for c in indicators.columns.values()]
+        return {
+            "subject": person.subject,
+            "scorecard": person.scorecard,
+            "columns": columns,
+            "rendered": sum(c.get_render_width(indicators) for c in indicators.columns.values()),
+            "width": indicators.size.width,
+            "sideways": indicators.max_scroll_x,
+            "right": indicators.region.right,
+            "detail": str(person.query_one("#indicator-detail").render()),
+            "first": str(indicators.coordinate_to_cell_key((0, 0)).row_key.value),
+            "outcomes": outcomes.row_count,
+            "bottom": outcomes.region.bottom,
+            "footer": person.query_one(Footer).region.y,
+            "scroll": person.query_one("#person").max_scroll_y,
+        }
+
+    seen = run(ReviewApp.from_session(session), scenario, size=(80, 24))
+    # Worked out by hand from the cells: name ≥ 24 + 2, Value 11, Attainment 14,
+    # Score 7, Weight 8, Contrib. 10 = 76 of 80; Target would need 11 more.
+    labels = [label for label, _ in seen["columns"]]
+    assert labels == ["Indicator", "Value", "Attainment", "Score", "Weight", "Contrib."]
+    assert all(cell_len(label) <= width for label, width in seen["columns"])
+    assert seen["rendered"] <= seen["width"] and seen["right"] <= 80
+    assert seen["sideways"] == 0  # nothing to scroll to
+    # What was left out shows under the table, for the indicator under the cursor.
+    periods = session.periods
+    row = comparison(session.results, period=periods[-1])
+    row = row[(row["subject"] == seen["subject"]) & (row["indicator"] == seen["first"])].iloc[0]
+    for label, key in (("Target", "target"), ("Threshold", "threshold"), ("Stretch", "stretch")):
+        assert f"{label} {measure(row[key], row['unit'])}" in seen["detail"]
+    assert f"Pctl {row['percentile']:.0f}" in seen["detail"]
+    # Every outcome, above the footer, without scrolling.
+    assert seen["outcomes"] == expected_outcomes(session, seen["scorecard"])
+    assert seen["bottom"] <= seen["footer"] and seen["scroll"] == 0
+
+
+@pytest.mark.parametrize("example", ["session", "zh_session"])
+def test_person_at_200x50_names_whole_and_the_highlighted_line_explained(request, example) -> None:
+    from rich.cells import cell_len
+
+    session = request.getfixturevalue(example)
+
+    async def scenario(pilot):
+        person = await open_person(pilot)
+        indicators = person.query_one("#indicators")
+        names = [indicators.get_row_at(i)[0].plain for i in range(indicators.row_count)]
+        label_width = indicators.columns["label"].width
+        preview = person.query_one("#preview", TraceTree)
+        return (
+            (person.subject, person.scorecard),
+            names,
+            label_width,
+            indicators.hidden,
+            preview.display and str(preview.root.label),
+            str(person.query_one("#preview-title").render()),
+        )
+
+    (subject, scorecard), names, width, hidden, root, title = run(
+        ReviewApp.from_session(session), scenario, size=(200, 50)
+    )
+    policy = session.policy
+    labels = [policy.indicators[e.indicator].label for e in policy.scorecards[scorecard].entries]
+    longest = max(labels, key=cell_len)
+    assert names == labels and width >= cell_len(longest)  # the longest shown whole
+    assert hidden == ()
+    # The room below the tables explains the first indicator without a keypress.
+    assert root and root.startswith(f"{subject} {session.names[subject]} — {session.periods[-1]}")
+    assert labels[0] in title
+
+
+def test_actions_at_200x50_show_titles_and_reasons_whole(session) -> None:
+    from rich.cells import cell_len
+
+    async def scenario(pilot):
+        await pilot.press("4")
+        await settle(pilot)
+        table = pilot.app.screen.query_one(VirtualTable)
+        return {str(k.value): c.width for k, c in table.columns.items()}, table.hidden
+
+    widths, hidden = run(ReviewApp.from_session(session), scenario, size=(200, 50))
+    actions = q4(session.results.actions)
+    assert hidden == ()
+    assert widths["title"] >= max(cell_len(t) for t in actions["title"])
+    assert widths["reason"] >= max(cell_len(t) for t in actions["reason"])
+
+
+@pytest.mark.parametrize("key", ["3", "4"])
+def test_lists_at_80x24_leave_out_columns_but_show_their_values(session, key) -> None:
+    async def scenario(pilot):
+        await pilot.press(key)
+        await settle(pilot)
+        table = pilot.app.screen.query_one(VirtualTable)
+        rendered = sum(c.get_render_width(table) for c in table.columns.values())
+        detail = str(pilot.app.screen.query_one("#detail").render())
+        widths = {str(k.value): c.width for k, c in table.columns.items()}
+        return rendered, table.size.width, table.max_scroll_x, table.hidden, detail, widths
+
+    rendered, width, sideways, hidden, detail, widths = run(
+        ReviewApp.from_session(session), scenario, size=(80, 24)
+    )
+    assert rendered <= width == 80 and sideways == 0
+    assert hidden  # 80 columns cannot hold them all…
+    if key == "3":  # …and the first person's left-out values are under the table
+        first = q4(session.results.totals).iloc[0]
+        assert hidden == ("role", "manager_name")
+        assert f"Role {first['role']}" in detail
+    else:
+        from rich.cells import cell_len
+
+        first = q4(session.results.actions).iloc[0]
+        assert "reason" in hidden and f"Why {first['reason']}" in detail
+        # Its title is shortened in the table (41 cells in 36): whole under it.
+        assert cell_len(first["title"]) > widths["title"]
+        assert f"Action {first['title']}" in detail
+
+
+FOOTER_KEYS = {  # the keys the help lists for each screen, besides 1–4 (on the tabs)
+    "people": {"enter", "slash", "f", "s", "r", "x"},
+    "actions": {"enter", "slash", "f", "s", "r", "x"},
+    "person": {"enter", "tab", "escape", "e"},
+    "overview": set(),
+}
+EVERYWHERE = {"left_square_bracket", "right_square_bracket", "question_mark", "q"}
+
+
+@pytest.mark.parametrize("screen", list(FOOTER_KEYS))
+def test_footer_shows_every_key_at_80_columns(session, screen) -> None:
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    keys = {"people": ("3",), "actions": ("4",), "person": ("3", "down", "enter")}
+
+    async def scenario(pilot):
+        for key in keys.get(screen, ()):
+            await pilot.press(key)
+            await settle(pilot)
+        footer = pilot.app.screen.query_one(Footer)
+        return [(k.key, k.region.right) for k in footer.query(FooterKey)]
+
+    shown = run(ReviewApp.from_session(session), scenario, size=(80, 24))
+    assert FOOTER_KEYS[screen] | EVERYWHERE <= {key for key, _ in shown}
+    assert all(0 < right <= 80 for _, right in shown)
+
+
+def test_enter_applies_the_filter_from_a_menu_and_picks_in_an_open_one(session) -> None:
+    from textual.widgets import Select
+
+    totals = q4(session.results.totals)
+    departments = sorted(totals["department"].unique())
+
+    async def scenario(pilot):
+        app = pilot.app
+        await pilot.press("3", "f")
+        await settle(pilot)
+        menu = app.screen.query_one("#filter-department", Select)
+        menu.focus()
+        await pilot.press("space")  # open the menu: Enter now picks in it
+        await settle(pilot)
+        opened = menu.expanded
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        picked = (type(app.screen), menu.value, menu.expanded)
+        await pilot.press("enter")  # on the closed menu: applies
+        await settle(pilot)
+        return opened, picked, type(app.screen), table_rows(app.screen.query_one(VirtualTable))
+
+    opened, picked, after, rows = run(ReviewApp.from_session(session), scenario)
+    assert opened
+    # The menu starts on "any department"; one down: the first department, A to Z.
+    assert picked == (FilterScreen, departments[0], False)
+    assert after is PeopleScreen
+    expected = totals[totals["department"] == departments[0]]
+    assert sorted(rows["subject"]) == sorted(expected["subject"]) and len(rows) > 0
+
+
+def test_the_first_sort_key_press_reorders(session) -> None:
+    async def scenario(pilot):
+        await pilot.press("3")
+        await settle(pilot)
+        table = pilot.app.screen.query_one(VirtualTable)
+        before = table_rows(table)["subject"].tolist()
+        await pilot.press("s")
+        await settle(pilot)
+        return before, table_rows(table)["subject"].tolist(), table.view.sort_key
+
+    before, after, key = run(ReviewApp.from_session(session), scenario)
+    totals = q4(session.results.totals)
+    assert before == sorted(before)  # the rows come in ID order: sorting by ID is a no-op
+    assert key == "name" and after != before
+    assert after == totals.sort_values("name", kind="stable")["subject"].tolist()
+
+
+def test_a_click_on_the_sorted_header_reverses_at_once(session) -> None:
+    async def scenario(pilot):
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.click("#table", offset=(2, 0))  # the ID header: the order on screen
+        await settle(pilot)
+        table = pilot.app.screen.query_one(VirtualTable)
+        return table_rows(table)["subject"].tolist(), table.view.sort_key
+
+    subjects, key = run(ReviewApp.from_session(session), scenario)
+    assert key == "subject"
+    assert subjects == sorted(q4(session.results.totals)["subject"], reverse=True)
+
+
+def test_a_period_switch_keeps_what_changed_in_view(session) -> None:
+    async def scenario(pilot):
+        app = pilot.app
+        overview = app.screen.query_one("#overview")
+        overview.scroll_end(animate=False)
+        await settle(pilot)
+        scrolled = overview.scroll_y
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        top = overview.scroll_y
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one(VirtualTable)
+        table.go_to(25)  # below the first screenful
+        await settle(pilot)
+        chosen = table.current()["subject"]
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        on_screen = table.top <= table.position < table.top + table.shown
+        return scrolled, top, chosen, table.current()["subject"], app.period, on_screen
+
+    scrolled, top, chosen, now, period, on_screen = run(
+        ReviewApp.from_session(session), scenario, size=(80, 24)
+    )
+    assert scrolled > 0 and top == 0  # the overview's changed numbers are at its top
+    totals = session.results.totals
+    both = set(q4(totals, BEFORE)["subject"]) & set(q4(totals, "2026-Q2")["subject"])
+    assert chosen in both and period == "2026-Q2"
+    assert now == chosen and on_screen
+
+
 # ------------------------------------------------------------------ loading and errors
 
 
@@ -475,14 +776,28 @@ def snapshot_app(session, *keys: str):
     return ReviewApp.from_session(session), before
 
 
+PERSON = ("3", "down", "enter")
 SNAPSHOTS = {
     "overview": ((), (140, 44)),
+    "overview_80x24": ((), (80, 24)),
     "cascade": (("2",), (140, 30)),
     "people": (("3",), (100, 30)),
     "people_80x24": (("3",), (80, 24)),
-    "person": (("3", "down", "enter"), (120, 32)),
-    "explain": (("3", "down", "enter", "e"), (120, 40)),
+    "filter_80x24": (("3", "f"), (80, 24)),
+    "person_80x24": (PERSON, (80, 24)),
+    "person_200x50": (PERSON, (200, 50)),
+    "explain": ((*PERSON, "e"), (120, 40)),
     "actions": (("4",), (100, 30)),
+    "actions_80x24": (("4",), (80, 24)),
+    "actions_200x50": (("4",), (200, 50)),
+}
+# The all-Chinese example: CJK names, departments, roles, indicators and actions.
+CHINESE_SNAPSHOTS = {
+    "people": (("3",), (100, 30)),
+    "people_80x24": (("3",), (80, 24)),
+    "person_80x24": (PERSON, (80, 24)),
+    "person_200x50": (PERSON, (200, 50)),
+    "actions_200x50": (("4",), (200, 50)),
 }
 
 
@@ -493,10 +808,11 @@ def test_snapshots(session, snap_compare, name) -> None:
     assert snap_compare(app, terminal_size=size, run_before=before)
 
 
-def test_snapshot_of_a_chinese_policy(zh_session, snap_compare) -> None:
-    """The People screen of the all-Chinese example: CJK names, departments and roles."""
-    app, before = snapshot_app(zh_session, "3")
-    assert snap_compare(app, terminal_size=(100, 30), run_before=before)
+@pytest.mark.parametrize("name", list(CHINESE_SNAPSHOTS))
+def test_snapshot_of_a_chinese_policy(zh_session, snap_compare, name) -> None:
+    keys, size = CHINESE_SNAPSHOTS[name]
+    app, before = snapshot_app(zh_session, *keys)
+    assert snap_compare(app, terminal_size=size, run_before=before)
 
 
 def test_the_blocked_run_message_counts_warnings_and_notes_apart() -> None:

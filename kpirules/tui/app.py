@@ -24,6 +24,7 @@ from kpirules.tui.screens.people import PeopleScreen
 from kpirules.tui.session import Session, SessionError, open_session
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERNAL = 0, 1, 2
+PERIOD = Binding.Group("Period", compact=True)
 NEEDS_SESSION = {"show", "previous_period", "next_period", "back", "help"}
 
 
@@ -42,8 +43,17 @@ class ReviewApp(App[None]):
         Binding("2,c", "show('cascade')", "Cascade", show=False),
         Binding("3,p", "show('people')", "People", show=False),
         Binding("4,a", "show('actions')", "Actions", show=False),
-        Binding("left_square_bracket", "previous_period", "Prev period", key_display="["),
-        Binding("right_square_bracket", "next_period", "Next period", key_display="]"),
+        # One footer entry for both ("[ ] Period"): room for every screen's keys at 80.
+        Binding(
+            "left_square_bracket",
+            "previous_period",
+            "Previous period",
+            key_display="[",
+            group=PERIOD,
+        ),
+        Binding(
+            "right_square_bracket", "next_period", "Next period", key_display="]", group=PERIOD
+        ),
         Binding("escape", "back", "Back", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),

@@ -7,6 +7,7 @@ screen shows; nothing here knows about Textual.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,9 @@ class Session:
     as_of: date | None = None
     timings: dict[str, float] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
+    # Explanations run in workers (the Person screen's preview, the Explanation screen):
+    # one at a time, as the explainer was not written for threads.
+    _explaining: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def periods(self) -> list[str]:
@@ -59,6 +63,15 @@ class Session:
         from kpirules.trace import Explainer
 
         return Explainer.from_results(self.policy, self.loaded, self.results)
+
+    def explain(self, subject: str, period: str, indicator: str | None = None):
+        """`kpirules explain` for one person and period (one indicator, or everything),
+        once: the Person screen's preview and the Explanation screen share it."""
+        with self._explaining:
+            return self.cached(
+                ("explain", subject, period, indicator),
+                lambda: self.explainer.explain(subject, period, indicator),
+            )
 
     @property
     def names(self) -> pd.Series:

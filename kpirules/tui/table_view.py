@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from rich.cells import cell_len
+
+from kpirules.tui.layout import Want
 
 
 @dataclass(frozen=True)
@@ -22,15 +25,9 @@ class Column:
     label: str
     numeric: bool = False
     fmt: Callable[[Any], str] = str  # how a value is shown
-    max_width: int = 30
-
-
-# Wide (two-cell) characters: CJK, Hangul, full-width forms. Counted once per column,
-# vectorised, so column widths fit Chinese names without measuring each one in Python.
-WIDE = (
-    r"[\u1100-\u115f\u2e80-\u303e\u3041-\ua4cf\uac00-\ud7a3"
-    r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
-)
+    # When the screen is too narrow for every column at its widest (`kpirules.tui.layout`):
+    shrink_to: int | None = None  # a text column may shorten to this many cells
+    rank: int = 0  # importance: the highest rank is left out first
 
 
 class TableView:
@@ -116,7 +113,9 @@ class TableView:
         return sorted(str(u) for u in uniques)
 
     def widths(self) -> dict[str, int]:
-        """Each column's width in cells: its widest value (capped) or its label."""
+        """Each column's natural width in cells: its widest value or its label (with
+        room for the sort arrow). Two cells a CJK character (`rich.cells.cell_len`),
+        measured once per distinct non-ASCII text: vectorised for the ASCII rest."""
         if self._widths is None:
             self._widths = {}
             for column in self.columns:
@@ -128,18 +127,30 @@ class TableView:
                         if len(present)
                         else []
                     )
-                    widest = max((len(s) for s in shown), default=1)
+                    widest_value = max((cell_len(s) for s in shown), default=1)
                 else:
                     text = values.astype("string").fillna("")
-                    cells = text.str.len()
-                    wide = ~text.str.isascii().to_numpy(dtype=bool, na_value=True)
-                    if wide.any():  # count two-cell characters only where there can be any
-                        cells = cells.to_numpy(dtype="int64", na_value=0)
-                        cells[wide] += text[wide].str.count(WIDE).to_numpy(dtype="int64")
-                    widest = int(cells.max()) if len(cells) else 1
-                label = len(column.label) + 1  # room for the sort arrow
-                self._widths[column.key] = max(1, min(max(widest, label), column.max_width))
+                    ascii_ = text.str.isascii().to_numpy(dtype=bool, na_value=True)
+                    widest_value = int(text[ascii_].str.len().max()) if ascii_.any() else 1
+                    if not ascii_.all():
+                        wide = text[~ascii_].unique()
+                        widest_value = max(widest_value, max(cell_len(str(t)) for t in wide))
+                label = cell_len(column.label) + 1  # room for the sort arrow
+                self._widths[column.key] = max(1, widest_value, label)
         return self._widths
+
+    def wants(self) -> list[Want]:
+        """What each column asks of `layout.fit`."""
+        widths = self.widths()
+        return [
+            Want(
+                c.key,
+                widths[c.key],
+                None if c.shrink_to is None else min(c.shrink_to, widths[c.key]),
+                c.rank,
+            )
+            for c in self.columns
+        ]
 
     # ------------------------------------------------------------ caches
 
@@ -150,13 +161,17 @@ class TableView:
         return self._codes[column]
 
     def _order(self) -> np.ndarray:
-        if self.sort_key is None:
+        return self.order_of(self.sort_key, self.descending)
+
+    def order_of(self, key: str | None, descending: bool = False) -> np.ndarray:
+        """Frame rows in the order of `key` (None: the frame's own), cached per column."""
+        if key is None:
             return np.arange(len(self.frame))
-        cache = (self.sort_key, self.descending)
+        cache = (key, descending)
         if cache not in self._orders:
-            values = self.frame[self.sort_key]
+            values = self.frame[key]
             # Stable, missing values last whichever the direction.
             self._orders[cache] = values.sort_values(
-                ascending=not self.descending, kind="stable", na_position="last"
+                ascending=not descending, kind="stable", na_position="last"
             ).index.to_numpy()
         return self._orders[cache]

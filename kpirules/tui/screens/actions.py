@@ -23,15 +23,17 @@ class ActionsScreen(TableScreen):
 
     def build_view(self, period: str) -> TableView:
         frame = figures.action_queue(self.session.results, period, self.session.names)
+        # rank: which column goes first when the terminal is narrow (its value then shows
+        # under the table); the title and the reason may shorten, the rest show whole.
         columns = [
-            Column("kind", "Kind", max_width=12),
-            Column("title", "Action", max_width=34),
-            Column("subject", "ID"),
-            Column("name", "Name", max_width=20),
-            Column("owner", "Owner", max_width=14),
-            Column("due", "Due"),
-            Column("manager_name", "Manager", max_width=26),
-            Column("reason", "Why", max_width=40),
+            Column("kind", "Kind", rank=1),
+            Column("title", "Action", shrink_to=30),
+            Column("subject", "ID", rank=3),
+            Column("name", "Name", rank=2),
+            Column("owner", "Owner", rank=5),
+            Column("due", "Due", rank=4),
+            Column("manager_name", "Manager", rank=7),
+            Column("reason", "Why", shrink_to=24, rank=6),
         ]
         return TableView(frame, columns, search=["subject", "name", "title"])
 

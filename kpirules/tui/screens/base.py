@@ -27,7 +27,7 @@ class ReviewScreen(Screen):
         yield Header(icon="◆")
         yield NavBar(self.MODE)
         yield from self.body()
-        yield Footer()
+        yield Footer(compact=True)  # every key of the screen fits in 80 columns
 
     def body(self) -> ComposeResult:
         raise NotImplementedError

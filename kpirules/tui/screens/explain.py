@@ -59,7 +59,7 @@ class ExplainScreen(ModalScreen[None]):
         from kpirules.trace import ExplainError
 
         try:
-            step = self.app.session.explainer.explain(self.subject, self.period, self.indicator)
+            step = self.app.session.explain(self.subject, self.period, self.indicator)
         except ExplainError as exc:
             self.app.call_from_thread(self._problem, str(exc))
             return

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Input, Label, Select, Static
 
 MENU_LIMIT = 200  # above this many values, type instead of scrolling a menu
 
@@ -29,6 +29,9 @@ class FilterScreen(ModalScreen[dict[str, str] | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
+        # Before the focused widget sees it: Enter on a closed menu applies rather than
+        # opening the menu again (an open menu and the buttons keep their Enter).
+        Binding("enter", "submit", "Apply", priority=True, show=False),
         Binding("ctrl+s", "apply", "Apply"),
         Binding("ctrl+r", "reset", "Clear all"),
     ]
@@ -40,7 +43,12 @@ class FilterScreen(ModalScreen[dict[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="filter-dialog", classes="dialog"):
-            yield Label("[b]Filter[/]  [dim]Enter or Ctrl+S applies · Esc cancels[/]")
+            yield Label("[b]Filter[/]")
+            # Its own line, wrapping: the whole hint in a 70-column dialog.
+            yield Static(
+                "[dim]Enter applies · Space opens a menu · Ctrl+R clears all · Esc cancels[/]",
+                id="filter-hint",
+            )
             for field in self.fields:
                 with Horizontal(classes="filter-row"):
                     yield Label(field.label, classes="filter-label")
@@ -91,12 +99,22 @@ class FilterScreen(ModalScreen[dict[str, str] | None]):
             chosen[field.column] = match
         return chosen
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "submit" and self.focused is not None:
+            menu_open = any(select.expanded for select in self.query(Select))
+            if menu_open or isinstance(self.focused, Button):
+                return False  # Enter picks the menu's choice, or presses the button
+        return True
+
     @on(Button.Pressed, "#apply")
     @on(Input.Submitted)
     def action_apply(self) -> None:
         chosen = self._chosen()
         if chosen is not None:
             self.dismiss(chosen)
+
+    def action_submit(self) -> None:
+        self.action_apply()
 
     @on(Button.Pressed, "#reset")
     def action_reset(self) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, LoadingIndicator, Static
@@ -19,13 +19,13 @@ from kpirules.tui.table_view import Column, TableView
 from kpirules.tui.widgets.rating_chart import RatingChart
 from kpirules.tui.widgets.virtual_table import VirtualTable
 
-QUALITY_COLUMNS = [
-    Column("severity", "Severity"),
-    Column("source", "Source", max_width=16),
-    Column("row", "Row", numeric=True, fmt=lambda v: f"{int(v)}"),
-    Column("column", "Column", max_width=16),
-    Column("check", "Check", max_width=16),
-    Column("message", "Message", max_width=70),
+QUALITY_COLUMNS = [  # on a narrow screen the row and column go first, the message shortens
+    Column("severity", "Severity", rank=1),
+    Column("source", "Source", rank=2),
+    Column("row", "Row", numeric=True, fmt=lambda v: f"{int(v)}", rank=3),
+    Column("column", "Column", rank=4),
+    Column("check", "Check", rank=1),
+    Column("message", "Message", shrink_to=20),
 ]
 
 
@@ -40,6 +40,8 @@ class OverviewScreen(ReviewScreen):
                 yield RatingChart("", id="ratings", classes="panel")
             with Vertical(id="quality-panel", classes="panel"):
                 yield VirtualTable(id="quality")
+                # The highlighted finding's text that the width shortens or leaves out.
+                yield Static("", id="quality-detail", classes="detail")
             with Vertical(id="lint-panel", classes="panel"):
                 yield LoadingIndicator(id="lint-loading")
                 yield DataTable(id="lint", cursor_type="row", zebra_stripes=True)
@@ -60,6 +62,8 @@ class OverviewScreen(ReviewScreen):
         summary = figures.overview(results, period, distribution)
         self.query_one("#cycle", Static).update(self._cycle_table(summary))
         self.query_one(RatingChart).show(session.policy, summary.distribution)
+        # What changes with the period is at the top (the findings below do not): show it.
+        self.query_one("#overview", VerticalScroll).scroll_home(animate=False)
 
     def _cycle_table(self, summary: figures.Overview) -> Table:
         session = self.session
@@ -114,6 +118,18 @@ class OverviewScreen(ReviewScreen):
             table.show(TableView(findings, QUALITY_COLUMNS))
         else:
             panel.display = False
+
+    @on(VirtualTable.Moved, "#quality")
+    def _quality_detail(self) -> None:
+        detail = self.query_one("#quality-detail", Static)
+        shown = self.query_one("#quality", VirtualTable).hidden_values()
+        line = Text()
+        for label, value in shown:
+            line.append(" · " if line else "")
+            line.append(f"{label} ", style="dim")
+            line.append(value or "—")
+        detail.display = bool(shown)
+        detail.update(line)
 
     @work(thread=True, exclusive=True, group="lint")
     def run_lint(self) -> None:

@@ -23,19 +23,21 @@ class PeopleScreen(TableScreen):
 
     def build_view(self, period: str) -> TableView:
         frame = figures.people(self.session.results, period, self.session.names)
+        # rank: which column goes first when the terminal is narrow (its value then shows
+        # under the table); only the name shortens, everything else shows whole or not.
         columns = [
             Column("subject", "ID"),
-            Column("name", "Name", max_width=22),
-            Column("department", "Department", max_width=18),
-            Column("role", "Role", max_width=16),
+            Column("name", "Name", shrink_to=12, rank=1),
+            Column("department", "Department", rank=5),
+            Column("role", "Role", rank=7),
         ]
         if frame.duplicated("subject").any():  # someone on two scorecards: say which row
-            columns.append(Column("scorecard", "Scorecard", max_width=16))
+            columns.append(Column("scorecard", "Scorecard", rank=3))
         columns += [
-            Column("total", "Total", numeric=True, fmt=number),
-            Column("rating", "Rating", max_width=18),
-            Column("payout", "Payout", numeric=True, fmt=money),
-            Column("manager_name", "Manager", max_width=26),
+            Column("total", "Total", numeric=True, fmt=number, rank=2),
+            Column("rating", "Rating", rank=3),
+            Column("payout", "Payout", numeric=True, fmt=money, rank=4),
+            Column("manager_name", "Manager", rank=6),
         ]
         return TableView(frame, columns, search=["subject", "name"])
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,6 +19,12 @@ from kpirules.tui.table_view import TableView
 from kpirules.tui.widgets.virtual_table import VirtualTable
 
 
+class OpenTable(VirtualTable):
+    """The list of a table screen: Enter opens the row, and the footer says so."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Open")]
+
+
 class TableScreen(ReviewScreen):
     """Subclasses say how to build the view for a period, which columns filter, and what
     opening a row does. Search, filters and sort survive a change of period."""
@@ -25,8 +33,8 @@ class TableScreen(ReviewScreen):
         Binding("slash", "search", "Search"),
         Binding("f", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
-        Binding("r", "reverse", "Reverse", show=False),
-        Binding("x", "clear", "Clear", show=False),
+        Binding("r", "reverse", "Reverse"),
+        Binding("x", "clear", "Clear"),
     ]
     FILTERS: tuple[tuple[str, str], ...] = ()  # (column, label)
     SEARCH_HINT = "Search by name or id"
@@ -49,7 +57,9 @@ class TableScreen(ReviewScreen):
         with Vertical(classes="table-screen"):
             yield Input(placeholder=f"{self.SEARCH_HINT}  ( / )", id="search", compact=True)
             yield Static("", id="status", classes="status")
-            yield VirtualTable(id="table")
+            yield OpenTable(id="table")
+            # The cursor row's columns that the width left out: nothing is out of reach.
+            yield Static("", id="detail", classes="detail")
 
     @property
     def table(self) -> VirtualTable:
@@ -60,10 +70,21 @@ class TableScreen(ReviewScreen):
         self.table.focus()
 
     def show_period(self, period: str) -> None:
+        """The period's rows, with the cursor on the same person as before (when they
+        are in it), so what changed for them is in view."""
+        was = self.table.current() if self.view is not None else None
         self.view = self.session.cached(
             (type(self).__name__, period), lambda: self.build_view(period)
         )
         self._apply()
+        if was is not None:
+            self.table.go_to(self._position_of(str(was["subject"])))
+
+    def _position_of(self, subject: str) -> int:
+        """The first view position of `subject`'s rows (0 when they are not shown)."""
+        view = self.view
+        found = np.flatnonzero(view.frame["subject"].to_numpy()[view.rows] == subject)
+        return int(found[0]) if len(found) else 0
 
     # ------------------------------------------------------------ state → view
 
@@ -99,6 +120,18 @@ class TableScreen(ReviewScreen):
     @on(VirtualTable.Moved)
     def _moved(self) -> None:
         self._status()
+        self._detail()
+
+    def _detail(self) -> None:
+        detail = self.query_one("#detail", Static)
+        shown = self.table.hidden_values()
+        detail.display = bool(shown)
+        line = Text()
+        for label, value in shown:
+            line.append(" · " if line else "")
+            line.append(f"{label} ", style="dim")
+            line.append(value or "—")
+        detail.update(line)
 
     # ------------------------------------------------------------ search
 
@@ -142,16 +175,24 @@ class TableScreen(ReviewScreen):
         self._apply()
 
     def action_sort(self) -> None:
-        """Sort by the next column (after the last one: back to the original order)."""
-        keys = [c.key for c in self.view.columns]
+        """Sort by the next column (after the last one: back to the original order),
+        skipping any whose order is the one on screen already (the IDs, at first), so
+        every press visibly reorders. Numbers sort best (highest) first, text from A."""
+        view = self.view
+        numeric = {c.key: c.numeric for c in view.columns}
+        steps: list[str | None] = [c.key for c in view.columns] + [None]
         key, _ = self.sort
-        following = (
-            keys[keys.index(key) + 1] if key in keys and keys.index(key) + 1 < len(keys) else None
-        )
-        if key is None:
-            following = keys[0]
-        numeric = {c.key: c.numeric for c in self.view.columns}
-        self.sort = (following, bool(following and numeric[following]))  # numbers: best first
+        start = steps.index(key) + 1 if key in steps else 0
+        shown = np.zeros(view.total, dtype=bool)
+        shown[view.rows] = True
+        chosen = steps[start % len(steps)]
+        for offset in range(len(steps) - 1):
+            candidate = steps[(start + offset) % len(steps)]
+            order = view.order_of(candidate, numeric.get(candidate, False))
+            if not np.array_equal(order[shown[order]], view.rows):
+                chosen = candidate
+                break
+        self.sort = (chosen, numeric.get(chosen, False))
         self._apply()
 
     def action_reverse(self) -> None:
@@ -162,10 +203,20 @@ class TableScreen(ReviewScreen):
 
     @on(DataTable.HeaderSelected, "#table")
     def _header(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by it; again, reverses. If its usual direction is
+        the order on screen already (the IDs, at first), the first click reverses."""
         key = str(event.column_key.value)
         current, descending = self.sort
-        numeric = {c.key: c.numeric for c in self.view.columns}
-        self.sort = (key, not descending) if current == key else (key, numeric.get(key, False))
+        view = self.view
+        if current == key:
+            self.sort = (key, not descending)
+        else:
+            usual = next((c.numeric for c in view.columns if c.key == key), False)
+            order = view.order_of(key, usual)
+            shown = np.zeros(view.total, dtype=bool)
+            shown[view.rows] = True
+            same = np.array_equal(order[shown[order]], view.rows)
+            self.sort = (key, not usual if same else usual)
         self._apply()
 
     @on(DataTable.RowSelected, "#table")

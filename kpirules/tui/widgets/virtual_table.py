@@ -8,11 +8,13 @@ mouse wheel all work on the whole view.
 from __future__ import annotations
 
 import pandas as pd
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.widgets import DataTable
 
+from kpirules.tui.layout import fit
 from kpirules.tui.table_view import TableView
 
 WHEEL_ROWS = 3
@@ -35,6 +37,9 @@ class VirtualTable(DataTable):
         self.view: TableView | None = None
         self.top = 0  # the view position of the first row shown
         self._columns_of: TableView | None = None
+        self._fitted_to = 0  # the width the columns were fitted to
+        self.hidden: tuple[str, ...] = ()  # columns left out for want of width
+        self._sort_marker: tuple[str | None, bool] = (None, False)
 
     # ------------------------------------------------------------ public
 
@@ -54,6 +59,23 @@ class VirtualTable(DataTable):
     @property
     def shown(self) -> int:
         return self.row_count
+
+    def hidden_values(self) -> list[tuple[str, str]]:
+        """(label, value) of what the width keeps from view in the row under the cursor:
+        values shortened with … (whole here), then the columns left out."""
+        row = self.current()
+        if row is None:
+            return []
+        widths = {str(key.value): column.width for key, column in self.columns.items()}
+        out = []
+        for column in self.view.columns:
+            text = self._cell(column, row[column.key]).plain
+            if column.key in widths and cell_len(text) > widths[column.key]:
+                out.append((column.label, text))
+        hidden = sorted(
+            (c for c in self.view.columns if c.key in self.hidden), key=lambda c: c.rank
+        )
+        return out + [(c.label, self._cell(c, row[c.key]).plain) for c in hidden]
 
     def current(self) -> pd.Series | None:
         """The frame row under the cursor."""
@@ -80,23 +102,36 @@ class VirtualTable(DataTable):
     @property
     def page(self) -> int:
         """Rows that fit: the height below the header (a screenful before layout)."""
-        height = self.scrollable_content_region.height
+        # The whole height, not the region a scrollbar leaves: a window never overflows,
+        # and a scrollbar shown before the columns were fitted must not shorten it.
+        height = self.size.height - self.styles.gutter.height
         if height <= 0:
             return 40
         return max(1, height - (self.header_height if self.show_header else 0))
 
     # ------------------------------------------------------------ filling
 
+    def _available(self) -> int:
+        """Cells for the columns; before the first layout, room for all of them."""
+        # The whole width, not the region left by a scrollbar: fitted, the columns never
+        # need one, and a scrollbar shown while they were too wide must not narrow them.
+        width = self.size.width - self.styles.gutter.width
+        return width if width > 0 else 10_000
+
     def _set_columns(self, view: TableView) -> None:
         self.clear(columns=True)
-        widths = view.widths()
+        self._fitted_to = self._available()
+        fitted = fit(view.wants(), self._fitted_to, self.cell_padding)
+        self.hidden = fitted.hidden
         for column in view.columns:
-            label = Text(column.label, justify="right" if column.numeric else "left")
-            self.add_column(label, width=widths[column.key], key=column.key)
+            if column.key in fitted.widths:
+                label = Text(column.label, justify="right" if column.numeric else "left")
+                self.add_column(label, width=fitted.widths[column.key], key=column.key)
         self._columns_of = view
 
     def set_sort_marker(self, key: str | None, descending: bool) -> None:
         """An arrow on the sorted column's header."""
+        self._sort_marker = (key, descending)
         if self.view is None:
             return
         for column in self.view.columns:
@@ -116,7 +151,9 @@ class VirtualTable(DataTable):
         rows = []
         for record in window.itertuples(index=False):  # one screenful, not the population
             values = dict(zip(window.columns, record))
-            rows.append([self._cell(column, values[column.key]) for column in view.columns])
+            rows.append(
+                [self._cell(c, values[c.key]) for c in view.columns if c.key not in self.hidden]
+            )
         self.add_rows(rows)
         if rows:
             self.move_cursor(row=max(0, min(cursor_row, len(rows) - 1)), scroll=False)
@@ -128,7 +165,9 @@ class VirtualTable(DataTable):
         shown = "" if value is None or value is pd.NA else column.fmt(value)
         if shown in ("nan", "None", "<NA>"):
             shown = ""
-        return Text(shown, justify="right" if column.numeric else "left", no_wrap=True)
+        return Text(
+            shown, justify="right" if column.numeric else "left", no_wrap=True, overflow="ellipsis"
+        )
 
     # ------------------------------------------------------------ moving
 
@@ -175,4 +214,8 @@ class VirtualTable(DataTable):
 
     def _on_resize(self, event: events.Resize) -> None:
         if self.view is not None:
+            if self._available() != self._fitted_to:  # columns follow the width
+                sort = self._sort_marker
+                self._set_columns(self.view)
+                self.set_sort_marker(*sort)
             self.go_to(self.position, force=True)
