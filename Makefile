@@ -1,5 +1,6 @@
 # Two commands: `make demo` and `make test`. Each sets up everything it needs.
-# `make test-integration` prints through LibreOffice and Chromium, which it does not
+# `make test-integration` prints through LibreOffice and Chromium and reads from a
+# throwaway PostgreSQL server, which it does not
 # install: it says what is missing.
 PYTHON ?= python3
 VENV := .venv
@@ -41,7 +42,7 @@ test: $(STAMP)
 
 # Programs and fonts the print tests need (Debian package names): the spreadsheet and
 # browser, poppler's pdftotext, Calibri's metric twin and a Chinese font.
-INTEGRATION_PACKAGES := libreoffice-calc-nogui poppler-utils chromium fonts-crosextra-carlito fonts-wqy-microhei
+INTEGRATION_PACKAGES := libreoffice-calc-nogui poppler-utils chromium fonts-crosextra-carlito fonts-wqy-microhei postgresql
 
 test-integration: $(STAMP)
 	@missing=""; \
@@ -50,6 +51,7 @@ test-integration: $(STAMP)
 	done; \
 	fc-list 2>/dev/null | grep -qi carlito || missing="$$missing the-Carlito-font"; \
 	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing a-Chinese-font"; \
+	{ command -v initdb || ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1 || missing="$$missing PostgreSQL"; \
 	if [ -n "$$missing" ]; then \
 	  echo "make test-integration: missing:$$missing" >&2; \
 	  echo "install them with: apt-get install --no-install-recommends $(INTEGRATION_PACKAGES)" >&2; \

@@ -107,6 +107,12 @@ def write_record(
     target = Path(target)
     _refuse_existing(target)
     specs = resolve(data, policy)  # DataError: the caller reports it
+    in_database = sorted(name for name, spec in specs.items() if spec.path is None)
+    if in_database:  # a record re-runs from its own copies; a database is not copied
+        raise RecordError(
+            f"source {', '.join(in_database)} is read from a database, and a run record keeps "
+            "copies of files only: export it (e.g. to Parquet) and bind the file to record"
+        )
     as_of = as_of or date.today()
 
     policy_root = unit.root.resolve()

@@ -8,6 +8,7 @@ import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -42,7 +43,7 @@ class FileSpec:
     """One source's file, resolved, with the options the reader needs."""
 
     source: str
-    path: Path
+    path: Path | None  # None: a database source (`options` holds url, table or query)
     shown: str  # for messages: relative to the working directory when below it
     format: str
     sheet: str | None = None
@@ -235,6 +236,8 @@ def _describe(error) -> str:
 def _entry(
     name: str, entry: dict, base: Path, root: Path, where: str, problems: list[str]
 ) -> FileSpec | None:
+    if "url" in entry:
+        return _database_entry(name, entry, where, problems)
     raw_path: str = entry["path"]
     target, problem = confined(raw_path, base, root)
     if problem:
@@ -284,6 +287,42 @@ def _entry(
         delimiter=entry.get("delimiter", ","),
         rename=dict(entry.get("rename", {})),
         options={k: entry[k] for k in (*LAYOUT_OPTIONS, *FORMAT_OPTIONS) if k in entry},
+    )
+
+
+DATABASE_OPTIONS = ("url", "table", "query")
+# Options about a file's layout or text that a database's typed rows do not have.
+FILE_ONLY = ("format", "sheet", "encoding", "delimiter", "header_row", "totals_row", "merged")
+
+
+def _database_entry(name: str, entry: dict, where: str, problems: list[str]) -> FileSpec | None:
+    """A source read from a PostgreSQL table or query. Credentials never sit in the
+    binding (it is committed next to the policy): the driver takes the password from
+    PGPASSWORD or ~/.pgpass, as psql does."""
+    url = entry["url"]
+    parts = urlsplit(url)
+    wrong = [option for option in FILE_ONLY if option in entry]
+    if wrong:
+        problems.append(f"{where}: {', '.join(wrong)} apply to files, not to a database source")
+    if parts.password is not None or "password=" in parts.query.lower():
+        problems.append(
+            f"{where}: the url carries a password; leave it out and set PGPASSWORD or "
+            "~/.pgpass (the binding is committed with the policy)"
+        )
+        return None
+    if not parts.hostname and "host=" not in parts.query:
+        problems.append(f"{where}: the url names no host: {url!r}")
+        return None
+    what = f"table {entry['table']}" if "table" in entry else "query"
+    return FileSpec(
+        name,
+        None,
+        f"{urlunsplit(parts._replace(query=''))} ({what})",
+        "database",
+        rename=dict(entry.get("rename", {})),
+        options={
+            k: entry[k] for k in (*DATABASE_OPTIONS, *LAYOUT_OPTIONS, *FORMAT_OPTIONS) if k in entry
+        },
     )
 
 

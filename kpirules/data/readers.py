@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -65,7 +66,12 @@ def read_all(specs: Mapping[str, FileSpec]) -> dict[str, RawTable]:
 
 
 def read(spec: FileSpec) -> RawTable:
-    readers = {"csv": _read_csv, "xlsx": _read_xlsx, "parquet": _read_parquet}
+    readers = {
+        "csv": _read_csv,
+        "xlsx": _read_xlsx,
+        "parquet": _read_parquet,
+        "database": _read_database,
+    }
     notes: list[Note] = []
     preview: list = []
     try:
@@ -313,6 +319,50 @@ def _read_parquet(spec: FileSpec, notes: list[Note], preview: list) -> pd.DataFr
 
 
 # ------------------------------------------------------------------ shared
+
+
+def _read_database(spec: FileSpec, notes: list[Note], preview: list) -> pd.DataFrame:
+    """A PostgreSQL table or query, in a read-only transaction: typed cells (numbers,
+    dates, truth values) as the database holds them, numbered in the order it returns
+    them (a query with ORDER BY numbers them the same way every time)."""
+    import psycopg
+    from psycopg import sql
+
+    table, query = spec.option("table"), spec.option("query")
+    try:
+        with psycopg.connect(spec.option("url"), connect_timeout=10) as connection:
+            connection.read_only = True  # every transaction READ ONLY: a query cannot write
+            with connection.cursor() as cursor:
+                if table is not None:
+                    cursor.execute(
+                        sql.SQL("SELECT * FROM {}").format(sql.Identifier(*table.split(".")))
+                    )
+                else:
+                    cursor.execute(query)
+                if cursor.description is None:
+                    raise DataError(f"{spec.shown}: the query returns no rows to read")
+                names = [column.name for column in cursor.description]
+                rows = cursor.fetchall()
+    except psycopg.Error as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{spec.shown}: {detail}") from None
+    _refuse_duplicates(names, spec.shown)
+    frame = pd.DataFrame.from_records(rows, columns=names)
+    for name in names:  # numeric columns come as Decimal: read them as numbers
+        column = frame[name]
+        if column.dtype == object and isinstance(_first_value(column), Decimal):
+            frame[name] = pd.to_numeric(column.map(_float_or_none))
+    frame[ROW] = np.arange(1, len(frame) + 1, dtype="int64")
+    return frame
+
+
+def _first_value(column: pd.Series):
+    present = column.dropna()
+    return present.iloc[0] if len(present) else None
+
+
+def _float_or_none(value):
+    return None if value is None else float(value)
 
 
 def _with_header(
