@@ -243,7 +243,8 @@ class Results:
 
     # ------------------------------------------------------------ JSON
 
-    def to_dict(self) -> dict[str, Any]:
+    def header(self) -> dict[str, Any]:
+        """What the run was: schema version, policy, periods, blocked, summary."""
         header = self.policy.header
         return {
             "version": SCHEMA_VERSION,
@@ -256,6 +257,11 @@ class Results:
             "periods": list(self.periods),
             "blocked": self.blocked,
             "summary": self.summary(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.header(),
             "distribution": records(self.distribution()),
             "indicators": records(self.indicators),
             "scores": records(self.scores),

@@ -252,3 +252,40 @@ def test_the_eval_table_fits_the_terminal_with_every_number_whole(width: int) ->
             assert f" {total['rating']} " in line  # whole, not "Outst…"
         assert f"{paid.get(total['subject'], 0):,.2f}" in line
     assert "2026-Q4 " not in "".join(rows.values())  # one period: in the title only
+
+
+def test_eval_parquet_writes_each_result_table_as_the_json_reports_it(tmp_path) -> None:
+    import json as json_module
+
+    import pyarrow.parquet as pq
+
+    sales = REPO / "policies" / "sales"
+    common = ["eval", str(sales), "--data", str(sales / "data.yaml"), "--as-of", "2027-01-04"]
+    folder = tmp_path / "results"
+    written = CliRunner().invoke(main, [*common, "--format", "parquet", "-o", str(folder)])
+    assert written.exit_code == 0, written.output
+    assert "wrote 12 files into" in written.output
+    document = json_module.loads(CliRunner().invoke(main, [*common, "--format", "json"]).output)
+    sections = {
+        **{name: document[name] for name in ("indicators", "scores", "totals", "payouts")},
+        **{name: document[name] for name in ("actions", "goals", "objectives", "notes")},
+        "distribution": document["distribution"],
+        "data_quality": document["data_quality"]["findings"],
+        "row_accounting": document["data_quality"]["accounting"],
+    }
+    for name, rows in sections.items():
+        table = pq.read_table(folder / f"{name}.parquet").to_pylist()
+        assert len(table) == len(rows), name
+        for stored, reported in zip(table, rows, strict=True):
+            assert stored.keys() == reported.keys(), name
+            for column, value in reported.items():
+                assert stored[column] == value or (
+                    value is None and stored[column] != stored[column]  # NaN
+                ), (name, column, stored[column], value)
+    assert sum(row["amount"] for row in pq.read_table(folder / "payouts.parquet").to_pylist()) > 0
+    run = json_module.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert run["summary"] == document["summary"] and run["periods"] == document["periods"]
+    into_file = CliRunner().invoke(
+        main, [*common, "--format", "parquet", "-o", str(folder / "totals.parquet")]
+    )
+    assert into_file.exit_code == 2 and "is a file" in into_file.output

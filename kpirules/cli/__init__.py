@@ -268,15 +268,15 @@ def _kpi_files(paths: tuple[str, ...]) -> list[Path]:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "json", "csv", "xlsx"]),
+    type=click.Choice(["table", "json", "csv", "xlsx", "parquet"]),
     default="table",
     show_default=True,
 )
 @click.option(
     "-o",
     "--output",
-    type=OutputPath(dir_okay=False, writable=True),
-    help="Write to this file instead of the terminal (required for xlsx).",
+    type=OutputPath(writable=True),
+    help="Write to this file instead of the terminal (required for xlsx; a folder for parquet).",
 )
 @click.option(
     "--limit",
@@ -306,12 +306,23 @@ def eval_command(
     """Evaluate a policy against data: values, scores, ratings, payouts, actions."""
     from kpirules.data import DataError
     from kpirules.engine import EvaluationError, evaluate
-    from kpirules.export import write_csv, write_xlsx
+    from kpirules.export import write_csv, write_parquet, write_xlsx
     from kpirules.present import print_results
     from kpirules.record import RecordError, write_record
 
     if output_format == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs -o FILE.xlsx")
+    if output_format == "parquet" and not output:
+        raise click.UsageError("--format parquet needs -o DIR (one file per result table)")
+    if output and Path(output).is_dir() and output_format != "parquet":
+        raise click.UsageError(f"-o {output}: is a folder; --format {output_format} writes a file")
+    if (
+        output
+        and Path(output).exists()
+        and not Path(output).is_dir()
+        and output_format == "parquet"
+    ):
+        raise click.UsageError(f"-o {output}: is a file; --format parquet writes a folder")
     unit, policy, diagnostics = check_unit(policy_path)
     if policy is None:
         for diagnostic in diagnostics:
@@ -347,6 +358,9 @@ def eval_command(
     elif output_format == "xlsx":
         write_xlsx(results, target)
         echo(f"wrote {target}", err=True)
+    elif output_format == "parquet":
+        written = write_parquet(results, target)
+        echo(f"wrote {len(written)} files into {target}", err=True)
     elif target is not None:
         with target.open("w", encoding="utf-8") as handle:
             print_results(results, SafeConsole(file=handle, width=160), limit)
