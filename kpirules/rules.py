@@ -152,15 +152,24 @@ def exact_total(high: Any, low: Any) -> Any:
     return float(total) if np.ndim(total) == 0 else total
 
 
-def exact_sums(cells: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """The exact sum of `values` (known ones only) per cell of `cells`, 0..size-1."""
+def exact_sums(
+    cells: np.ndarray, values: np.ndarray, size: int, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """The exact sum per cell (0..size-1) of the known `values`: `cells[i]` holds
+    `values[rows[i]]` (a windowed read puts one row in several cells; `rows` None: the
+    i-th value). The parts are worked out once per row, not per cell."""
     values = np.asarray(values, dtype="float64")
-    if len(values) and np.abs(values).max() >= EXACT_SUM_LIMIT:
-        return np.bincount(cells, weights=values, minlength=size)
-    high, low = exact_parts(values)
+    picked = np.arange(len(values)) if rows is None else rows
+    known = ~np.isnan(values[picked])
+    cells, picked = cells[known], picked[known]
+    huge = len(picked) and np.nanmax(np.abs(values)) >= EXACT_SUM_LIMIT  # cheap first
+    if huge and np.abs(values[picked]).max() >= EXACT_SUM_LIMIT:  # in a cell read
+        return np.bincount(cells, weights=values[picked], minlength=size)
+    high, low = exact_parts(np.nan_to_num(values))
+    high, low = high[picked], low[picked]
     low_sums = np.bincount(cells, weights=low, minlength=size)  # exact below 2**27 rows
     largest = np.abs(high).max(initial=0.0)
-    if largest * len(values) < _FLOAT_EXACT or (  # no partial sum can pass 2**53
+    if largest * len(high) < _FLOAT_EXACT or (  # no partial sum can pass 2**53
         np.bincount(cells, weights=np.abs(high), minlength=size).max(initial=0) < _FLOAT_EXACT
     ):
         high_sums = np.bincount(cells, weights=high, minlength=size)

@@ -197,7 +197,7 @@ class Evaluator:
             else:
                 counts = np.bincount(cells, weights=known, minlength=size)
             if func in (x.Reduce.SUM, x.Reduce.MEAN):  # exact: `rules.exact_sums`
-                totals = rules.exact_sums(cells[known], v[known], size)
+                totals = rules.exact_sums(cells, kept.to_numpy(dtype="float64"), size, rows)
             if func == x.Reduce.MEAN:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     out = totals / counts
