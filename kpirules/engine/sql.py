@@ -70,11 +70,16 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     blank = [
         name
         for name in frame.columns
-        if frame[name].dtype == object and not frame[name].notna().any()
+        if frame[name].dtype == object and not _has_value(frame[name])
     ]
     if not blank:
         return frame  # scanned in place
     return frame.assign(**{name: frame[name].astype("string") for name in blank})
+
+
+def _has_value(column: pd.Series) -> bool:
+    """Whether a column holds any value: its first rows usually tell, cheaply."""
+    return bool(column.iloc[:1024].notna().any() or column.notna().any())
 
 
 class SqlEvaluator(Evaluator):
