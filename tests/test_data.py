@@ -825,7 +825,7 @@ def test_binding_schema_accepts_the_documented_example():
 
 def test_docs_show_the_binding_schema():
     text = (Path(__file__).parent.parent / "docs" / "data.md").read_text(encoding="utf-8")
-    block = re.search(r"### 1.4 The schema\s+```json\n(.*?)```", text, re.S)
+    block = re.search(r"### 1.5 The schema\s+```json\n(.*?)```", text, re.S)
     assert block and json.loads(block.group(1)) == schema("binding.schema.json")
 
 
@@ -972,3 +972,22 @@ indicator rolling { unit number  better higher  = sum(sales.amount over last 3 p
     assert (
         message == "day 2025-06-30 is outside the range the policy reads (2025-07-01 to 2026-12-31)"
     )
+
+
+def test_a_database_entry_names_what_it_lacks(project):
+    """Without a server: what is wrong with a database entry is said before connecting."""
+    cases = {
+        "{ url: 'postgresql://hr@db/hr' }": "needs `table:` or `query:` (one of them)",
+        "{ url: 'postgresql://hr@db/hr', table: o, query: 'select 1' }": "(one of them)",
+        "{ url: 'postgresql://hr@db/hr', table: o, path: data/orders.csv }": "not both",
+        "{ table: orders }": "table need `url:`",
+        "{ url: 'postgresql://hr@db/hr', table: o, sheet: S }": "sheet apply to files",
+        "{ url: 'mysql://hr@db/hr', table: o }": "does not match '^postgres(ql)?://'",
+    }
+    for entry, expected in cases.items():
+        problems = binding_problems(
+            project,
+            f"version: 1\nsources:\n  orders: {entry}\n"
+            "  employees: { path: data/employees.csv }\n",
+        )
+        assert any(expected in problem for problem in problems), (entry, problems)

@@ -236,8 +236,18 @@ def _describe(error) -> str:
 def _entry(
     name: str, entry: dict, base: Path, root: Path, where: str, problems: list[str]
 ) -> FileSpec | None:
+    database = [option for option in DATABASE_OPTIONS if option in entry]
     if "url" in entry:
+        if "path" in entry:
+            problems.append(f"{where}: a source is read from a path or a url, not both")
+            return None
+        if ("table" in entry) == ("query" in entry):
+            problems.append(f"{where}: a database source needs `table:` or `query:` (one of them)")
+            return None
         return _database_entry(name, entry, where, problems)
+    if database:
+        problems.append(f"{where}: {', '.join(database)} need `url:` (a database to read from)")
+        return None
     raw_path: str = entry["path"]
     target, problem = confined(raw_path, base, root)
     if problem:
