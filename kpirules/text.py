@@ -29,6 +29,11 @@ from rich.text import Text
 # joiner and non-joiner are left alone: Persian, Indic and emoji text needs them.)
 _UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _UNSAFE_RE = re.compile(f"[{_UNSAFE}]")
+# In JSON text a raw newline, CR or tab can only be layout (json.dumps escapes them in
+# strings): the rest is what a document must not carry raw.
+_JSON_UNSAFE_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f" + _UNSAFE.removeprefix("\x00-\x1f") + "]"
+)
 
 
 def escape_char(char: str) -> str:
@@ -56,9 +61,15 @@ def to_json(value: Any, **options: Any) -> str:
     """json.dumps(value, ensure_ascii=False, …), with DEL, C1 and the invisible formatting
     characters written as `\\uXXXX` too: the same JSON value, nothing raw for a terminal.
     (They can only occur inside strings, so the replacement keeps the document valid.)"""
-    text = json.dumps(value, ensure_ascii=False, **options)
-    # json.dumps leaves no raw C0 in strings: what is left of it is the layout (indent).
-    return _UNSAFE_RE.sub(lambda m: m[0] if m[0] in "\n\r\t" else f"\\u{ord(m[0]):04x}", text)
+    return escape_json(json.dumps(value, ensure_ascii=False, **options))
+
+
+def escape_json(text: str) -> str:
+    """JSON text with DEL, C1 and the invisible formatting characters as `\\uXXXX`.
+    json.dumps leaves no raw C0 in strings: what is left of it is the layout (indent)."""
+    if not _JSON_UNSAFE_RE.search(text):
+        return text
+    return _JSON_UNSAFE_RE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
