@@ -568,7 +568,8 @@ def goals_sheet(results: Results, labels: ReportLabels) -> Sheet:
         "target",
         "met",
         "attainment",
-        "due",
+        "deadline",
+        "deadline_reached",
     ]
     if goals is None or goals.empty:
         goals = pd.DataFrame(columns=goal_columns)
@@ -601,7 +602,7 @@ def goals_sheet(results: Results, labels: ReportLabels) -> Sheet:
                 _yes(goals["met"], L),
                 styles=pd.Series(np.where(met, Style(fill=GOOD), Style(fill=BREACH)), dtype=object),
             ),
-            _column(L["col_deadline"], _yes(goals["due"].astype(bool), L, no=False)),
+            _column(L["col_deadline"], _yes(goals["deadline_reached"].astype(bool), L, no=False)),
         )
     )
     # Only the goals here: a table above them would be frozen with their header. The

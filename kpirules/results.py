@@ -15,7 +15,7 @@ import pandas as pd
 from kpirules import model
 from kpirules.text import escape_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: goals say `deadline` and `deadline_reached` (was `due`)
 
 INDICATOR_COLUMNS = ["subject", "period", "indicator", "value"]
 SCORE_COLUMNS = [

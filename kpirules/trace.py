@@ -770,9 +770,7 @@ class _Scalar:
             return left / right if right else math.nan
         if e.op == x.Op.SUB and isinstance(left, pd.Timestamp) and isinstance(right, pd.Timestamp):
             return (left - right) / pd.Timedelta(minutes=1)  # as the engine: minutes
-        if e.op == x.Op.ADD:
-            return left + right
-        return left - right if e.op == x.Op.SUB else left * right
+        return x.ARITHMETIC[e.op](left, right)
 
     def _trend(self, e: x.Trend) -> bool:
         t, n = self.t, e.periods

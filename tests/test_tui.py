@@ -832,3 +832,22 @@ def test_the_blocked_run_message_counts_warnings_and_notes_apart() -> None:
     text = _findings_text(findings)
     assert text.splitlines()[0] == "orders.csv:2 [amount]: type_mismatch: 'a lot' is not a number"
     assert text.endswith("(and 2 warnings, 1 note; see `kpirules eval`)")
+
+
+def test_a_scorecard_gate_is_not_read_as_a_bonus_gate(session) -> None:
+    """Someone whose total was limited by the scorecard's gate but who was still paid:
+    the total's line names the scorecard gate, the paid bonus's line says nothing of it."""
+    from kpirules.tui.person import outcomes, person_view
+
+    totals, pays = session.results.totals, session.results.payouts
+    limited = totals[totals["status"].str.contains("gate failed")]
+    paid = pays[(pays["amount"] > 0) & pays["gate_passed"]]
+    both = limited.merge(paid, on=["subject", "period", "scorecard"])
+    assert len(both)  # the sales example has such people
+    row = both.iloc[0]
+    view = person_view(session, row["subject"], row["scorecard"], row["period"])
+    shown = outcomes(session, view)
+    total = next(o for o in shown if o.kind == "total")
+    assert "scorecard gate not met: total limited" in total.note
+    paid_line = next(o for o in shown if o.kind == "payout" and row["incentive"] in o.focus)
+    assert "gate" not in paid_line.note

@@ -88,7 +88,9 @@ def goal_attainment(
                     "target": goal_value,
                     "met": None if pd.isna(met[period]) else bool(met[period]),
                     "attainment": attainment[period],
-                    "due": deadline is not None and int(period) >= deadline,
+                    "deadline": goal.deadline,
+                    # the deadline has come: a flag, unlike an action's `due` date
+                    "deadline_reached": deadline is not None and int(period) >= deadline,
                 }
             )
     return pd.DataFrame(
@@ -104,7 +106,8 @@ def goal_attainment(
             "target",
             "met",
             "attainment",
-            "due",
+            "deadline",
+            "deadline_reached",
         ],
     )
 

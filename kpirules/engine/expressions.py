@@ -311,12 +311,8 @@ class Evaluator:
             return _compare(op, left, right)
         if op == x.Op.SUB and _is_dates(left) and _is_dates(right):
             return (left - right) / pd.Timedelta(minutes=1)
-        if op == x.Op.ADD:
-            return left + right
-        if op == x.Op.SUB:
-            return left - right
-        if op == x.Op.MUL:
-            return left * right
+        if op in x.ARITHMETIC:
+            return x.ARITHMETIC[op](left, right)
         zero = right == 0
         if isinstance(zero, pd.Series):
             self.notes.add(

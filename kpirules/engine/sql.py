@@ -325,15 +325,11 @@ class _Compiled:
         if op in x.COMPARISON_OPS:
             if _numeric(e.left) and _numeric(e.right):
                 left, right = _exact(left), _exact(right)
-            return _COMPARE[op](left, right)
+            return x.COMPARE[op](left, right)
         if op == x.Op.SUB and e.left.unit.kind == "date" and e.right.unit.kind == "date":
             return left.delta(right, unit="microsecond") / 60_000_000.0  # minutes, as pandas
-        if op == x.Op.ADD:
-            return left + right
-        if op == x.Op.SUB:
-            return left - right
-        if op == x.Op.MUL:
-            return left * right
+        if op in x.ARITHMETIC:
+            return x.ARITHMETIC[op](left, right)
         zero = right == 0
         self.divisions.append((zero.fill_null(False), left))
         return zero.fill_null(False).ifelse(ibis.null("float64"), left / right)
@@ -351,16 +347,6 @@ class _Compiled:
         any_missing = ibis.or_(*(a.isnull() for a in args))
         chosen = ibis.least(*args) if e.func == x.Func.MIN else ibis.greatest(*args)
         return any_missing.ifelse(ibis.null("float64"), chosen)
-
-
-_COMPARE = {
-    x.Op.EQ: lambda a, b: a == b,
-    x.Op.NE: lambda a, b: a != b,
-    x.Op.LT: lambda a, b: a < b,
-    x.Op.LE: lambda a, b: a <= b,
-    x.Op.GT: lambda a, b: a > b,
-    x.Op.GE: lambda a, b: a >= b,
-}
 
 
 def _numeric(e: x.Expr) -> bool:

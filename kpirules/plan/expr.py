@@ -15,6 +15,7 @@ period (`RosterColumn`, `Indicator`, `Aggregate`, `Previous`, `Trend`, `LevelTes
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date
@@ -39,6 +40,18 @@ class Op(StrEnum):
 
 
 COMPARISON_OPS = frozenset({Op.EQ, Op.NE, Op.LT, Op.LE, Op.GT, Op.GE})
+# One operator table for every runner (numbers, numpy arrays, pandas series and SQL
+# expressions all take Python's operators); division is each runner's own (by zero:
+# missing, and counted).
+ARITHMETIC = {Op.ADD: operator.add, Op.SUB: operator.sub, Op.MUL: operator.mul}
+COMPARE = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+}
 
 
 class Func(StrEnum):

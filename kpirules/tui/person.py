@@ -79,6 +79,12 @@ def person_view(session: Session, subject: str, scorecard: str, period: str) -> 
     return view
 
 
+def total_note(status: str) -> str:
+    """The total's status in words that cannot be read as a payout's: the scorecard's
+    gate limits the score; a bonus has gates of its own (shown on its line)."""
+    return status.replace("gate failed", "scorecard gate not met: total limited")
+
+
 def outcomes(session: Session, view: PersonView) -> list[Outcome]:
     """Total, rating, each payout, and every action rule of the scorecard: fired or not."""
     from kpirules.tui.format import money, number
@@ -91,7 +97,7 @@ def outcomes(session: Session, view: PersonView) -> list[Outcome]:
             "total",
             "Total score",
             number(identity["total"]),
-            str(identity["status"]),
+            total_note(str(identity["status"])),
             "weighted total",
         ),
         Outcome("rating", "Rating", str(identity["rating"] or "—"), card.rating or "", "rating "),
@@ -103,7 +109,7 @@ def outcomes(session: Session, view: PersonView) -> list[Outcome]:
         amount = float(row["amount"].iloc[0]) if len(row) else float("nan")
         notes = []
         if len(row) and not bool(row["gate_passed"].iloc[0]):
-            notes.append("gate not passed")
+            notes.append("bonus gate not met: no payout")
         if len(row) and bool(row["capped"].iloc[0]):
             notes.append("capped")
         out.append(
