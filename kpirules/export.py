@@ -24,8 +24,10 @@ def people_frame(results: Results) -> pd.DataFrame:
     if len(results.payouts):
         # A payout that came out missing (a division by zero in `pay`) leaves the
         # person's payout missing, not 0.
-        amounts = results.payouts.groupby(keys, sort=False)["amount"]
-        paid = amounts.sum().where(~amounts.apply(lambda a: a.isna().any())).rename("payout")
+        payouts = results.payouts
+        amounts = payouts.groupby(keys, sort=False)["amount"]
+        missing = payouts["amount"].isna().groupby([payouts[k] for k in keys], sort=False).any()
+        paid = amounts.sum().where(~missing).rename("payout")  # grouped, not per group
         totals = totals.merge(paid, left_on=keys, right_index=True, how="left")
     else:
         totals["payout"] = 0.0

@@ -289,3 +289,31 @@ def test_eval_parquet_writes_each_result_table_as_the_json_reports_it(tmp_path) 
         main, [*common, "--format", "parquet", "-o", str(folder / "totals.parquet")]
     )
     assert into_file.exit_code == 2 and "is a file" in into_file.output
+
+
+def test_a_person_whose_payout_came_out_missing_has_no_payout_not_zero() -> None:
+    """people_frame (the table and CSV outputs): the sum of a person's payouts, missing
+    when any of them is missing (a `pay` divided by zero), worked out by hand here."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from kpirules.export import people_frame
+
+    keys = {"period": "2026-Q1", "scorecard": "s"}
+    totals = pd.DataFrame([{"subject": p, **keys, "total": 80.0} for p in ("a", "b", "c")])
+    payouts = pd.DataFrame(
+        [
+            {"subject": "a", **keys, "incentive": "x", "amount": 10.0},
+            {"subject": "a", **keys, "incentive": "y", "amount": np.nan},
+            {"subject": "b", **keys, "incentive": "x", "amount": 5.0},
+            {"subject": "b", **keys, "incentive": "y", "amount": 7.25},
+        ]
+    )
+    empty = pd.DataFrame()
+    frame = people_frame(
+        SimpleNamespace(totals=totals, payouts=payouts, actions=empty, scores=empty)
+    )
+    paid = dict(zip(frame["subject"], frame["payout"], strict=True))
+    assert np.isnan(paid["a"]) and paid["b"] == 12.25 and np.isnan(paid["c"])
