@@ -118,7 +118,9 @@ def feedback(
             files = write_sheets(
                 output_dir, sheets, output_format, labels, manager=bundle, as_of=stamp
             )
-            what = "a team bundle" if bundle else f"{len(sheets)} sheet{'s' * (len(sheets) != 1)}"
+            what = f"{len(sheets)} sheet{'s' * (len(sheets) != 1)}"
+            if bundle:  # one file per person too, so each can be linked and printed alone
+                what = f"a team bundle, {what}"
             echo(f"wrote {what} and an index: {len(files)} files in {output_dir}", err=True)
     except (FeedbackError, OutputError) as exc:
         echo(f"kpirules: {exc}", err=True)
