@@ -121,6 +121,8 @@ class SqlEvaluator(Evaluator):
             self._level_frame = level[positions >= 0].reset_index(drop=True)
             self._level_table = connection.table(self._level_frame)
         level = self._level_table
+        if spec.subject is None:  # rows of no one in particular: no subject reads them
+            return rows.filter(ibis.literal(False)).mutate(_pos=-1, _pidx=ibis.null("int64"))
         rows = rows.inner_join(level, rows[spec.subject] == level["_subject"]).drop("_subject")
         if spec.time:
             calendar = self.calendar
