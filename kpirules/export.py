@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from kpirules.results import Results
+from kpirules.results import Results, reported_floats
 
 if TYPE_CHECKING:
     from kpirules.xlsx import Column
@@ -134,54 +134,24 @@ def _typed(values: pd.Series) -> pd.Series:
     return values
 
 
-# The tables of `--format parquet`, named as the sections of the results JSON.
-PARQUET_TABLES = (
-    "indicators",
-    "scores",
-    "totals",
-    "payouts",
-    "actions",
-    "goals",
-    "objectives",
-    "notes",
-    "distribution",
-    "data_quality",
-    "row_accounting",
-)
-
-
 def write_parquet(results: Results, folder: Path) -> list[Path]:
     """One Parquet file per result table, for analysts and warehouses, plus `run.json`
     (policy, periods, summary). Numbers are the JSON's: rounded to 9 decimal places,
     missing as null. Columnar all the way: no Python object per row."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from kpirules.text import to_json
 
-    tables = {
-        "indicators": results.indicators,
-        "scores": results.scores,
-        "totals": results.totals,
-        "payouts": results.payouts,
-        "actions": results.actions,
-        "goals": results.goals,
-        "objectives": results.objectives,
-        "notes": results.notes,
-        "distribution": results.distribution(),
-        "data_quality": results.quality,
-        "row_accounting": results.accounting,
-    }
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in PARQUET_TABLES:
-        frame = tables[name] if tables[name] is not None else pd.DataFrame()
+    for name, frame in results.tables().items():  # named as the JSON's sections
+        frame = frame if frame is not None else pd.DataFrame()
         frame = frame.reset_index(drop=True).copy()
         for column in frame.columns:
             values = frame[column]
             if pd.api.types.is_float_dtype(values):  # as the JSON reports them
-                frame[column] = values.round(9).replace([np.inf, -np.inf], np.nan)
+                frame[column] = reported_floats(values)
         path = folder / f"{name}.parquet"
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
         written.append(path)

@@ -262,33 +262,10 @@ class Results:
             "summary": self.summary(),
         }
 
-    def to_dict(self) -> dict[str, Any]:
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """The result tables in the JSON's order; the last two are its `data_quality`
+        section (`findings`, `accounting`). Every writer takes them from here."""
         return {
-            **self.header(),
-            "distribution": records(self.distribution()),
-            "indicators": records(self.indicators),
-            "scores": records(self.scores),
-            "totals": records(self.totals),
-            "payouts": records(self.payouts),
-            "actions": records(self.actions),
-            "goals": records(self.goals),
-            "objectives": records(self.objectives),
-            "notes": records(self.notes),
-            # Row numbers follow the input files, so this section alone may differ when
-            # the same rows come in another order.
-            "data_quality": {
-                "findings": records(self.quality),
-                "accounting": records(self.accounting),
-            },
-        }
-
-    def to_json(self) -> str:
-        """The results JSON, written column by column: the same text as
-        `to_json(self.to_dict(), indent=2)` (tests/test_results_json.py), without a Python
-        dict per row — a million rows take seconds, not minutes."""
-        header = json.dumps(self.header(), ensure_ascii=False, indent=2, allow_nan=False)
-        parts = [header[: -len("\n}")]]
-        tables = {
             "distribution": self.distribution(),
             "indicators": self.indicators,
             "scores": self.scores,
@@ -298,13 +275,32 @@ class Results:
             "goals": self.goals,
             "objectives": self.objectives,
             "notes": self.notes,
+            "data_quality": self.quality,
+            "row_accounting": self.accounting,
         }
-        for name, frame in tables.items():
+
+    def to_dict(self) -> dict[str, Any]:
+        *top, (_, findings), (_, accounting) = self.tables().items()
+        return {
+            **self.header(),
+            **{name: records(frame) for name, frame in top},
+            # Row numbers follow the input files, so this section alone may differ when
+            # the same rows come in another order.
+            "data_quality": {"findings": records(findings), "accounting": records(accounting)},
+        }
+
+    def to_json(self) -> str:
+        """The results JSON, written column by column: the same text as
+        `to_json(self.to_dict(), indent=2)` (tests/test_results_json.py), without a Python
+        dict per row — a million rows take seconds, not minutes."""
+        header = json.dumps(self.header(), ensure_ascii=False, indent=2, allow_nan=False)
+        parts = [header[: -len("\n}")]]
+        *top, (_, findings), (_, accounting) = self.tables().items()
+        for name, frame in top:
             parts.append(f",\n  {json.dumps(name)}: {records_json(frame, 2)}")
-        findings, accounting = records_json(self.quality, 4), records_json(self.accounting, 4)
         parts.append(
-            f',\n  "data_quality": {{\n    "findings": {findings},\n'
-            f'    "accounting": {accounting}\n  }}\n}}'
+            f',\n  "data_quality": {{\n    "findings": {records_json(findings, 4)},\n'
+            f'    "accounting": {records_json(accounting, 4)}\n  }}\n}}'
         )
         return escape_json("".join(parts)) + "\n"
 
@@ -337,6 +333,15 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for row in frame.itertuples(index=False, name=None):
         out.append({column: _plain(value) for column, value in zip(columns, row)})
     return out
+
+
+def reported_floats(values: pd.Series) -> pd.Series:
+    """A float column as the JSON reports it (`_plain`): Python's round to 9 places —
+    not numpy's, which can differ in the last place — and inf as missing; each distinct
+    value rounded once."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    rounded = [round(v, 9) if math.isfinite(v) else math.nan for v in distinct.tolist()]
+    return pd.Series(np.array([*rounded, math.nan])[codes], index=values.index)
 
 
 def _encode(value: Any) -> str:
