@@ -185,7 +185,8 @@ class Evaluator:
         out = np.full(size, np.nan)
         if func in _COUNTED:
             # Counts and sums straight into grid order with bincount: no group-by needed.
-            v = kept.to_numpy(dtype="float64")[rows]
+            per_row = kept.to_numpy(dtype="float64")
+            v = per_row[rows]
             known = ~np.isnan(v)
             has_rows = np.bincount(cells, minlength=size) > 0
             matched_rows = np.bincount(cells, weights=matched[rows], minlength=size) > 0
@@ -197,7 +198,7 @@ class Evaluator:
             else:
                 counts = np.bincount(cells, weights=known, minlength=size)
             if func in (x.Reduce.SUM, x.Reduce.MEAN):  # exact: `rules.exact_sums`
-                totals = rules.exact_sums(cells, kept.to_numpy(dtype="float64"), size, rows)
+                totals = rules.exact_sums(cells, per_row, size, rows)
             if func == x.Reduce.MEAN:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     out = totals / counts

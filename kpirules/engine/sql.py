@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from kpirules import rules
+from kpirules.engine import PandasRunner
 from kpirules.engine.expressions import Evaluator
 from kpirules.plan import expr as x
 
@@ -372,14 +373,8 @@ def _literal(value):
     return ibis.literal(value)
 
 
-class DuckDBRunner:
+class DuckDBRunner(PandasRunner):
     """The plan's reads in DuckDB; formulas, scoring and outcomes on the grid."""
 
     name = "duckdb"
-
-    def run(self, plan, frames, calendar, periods, **options):
-        from kpirules.engine import PandasRunner
-
-        runner = PandasRunner()
-        runner.evaluator = SqlEvaluator
-        return runner.run(plan, frames, calendar, periods, **options)
+    evaluator = SqlEvaluator
