@@ -1,7 +1,7 @@
 # Two commands: `make demo` and `make test`. Each sets up everything it needs.
-# `make test-integration` prints through LibreOffice and Chromium and reads from a
-# throwaway PostgreSQL server, which it does not
-# install: it says what is missing.
+# `make test-integration` prints through LibreOffice and Chromium, reads from a
+# throwaway PostgreSQL server and runs on Spark (local mode). It installs PySpark into
+# .venv but no system programs: it says what is missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -42,9 +42,15 @@ test: $(STAMP)
 
 # Programs and fonts the print tests need (Debian package names): the spreadsheet and
 # browser, poppler's pdftotext, Calibri's metric twin and a Chinese font.
-INTEGRATION_PACKAGES := libreoffice-calc-nogui poppler-utils chromium fonts-crosextra-carlito fonts-wqy-microhei postgresql
+INTEGRATION_PACKAGES := libreoffice-calc-nogui poppler-utils chromium fonts-crosextra-carlito fonts-wqy-microhei postgresql openjdk-17-jre-headless
+SPARK_STAMP := $(VENV)/.installed-spark
 
-test-integration: $(STAMP)
+# PySpark (about 450 MB) only for the Spark tests, not for `make test`.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+test-integration: $(SPARK_STAMP)
 	@missing=""; \
 	for tool in soffice pdftotext chromium; do \
 	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
@@ -52,6 +58,7 @@ test-integration: $(STAMP)
 	fc-list 2>/dev/null | grep -qi carlito || missing="$$missing the-Carlito-font"; \
 	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing a-Chinese-font"; \
 	{ command -v initdb || ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1 || missing="$$missing PostgreSQL"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing Java"; \
 	if [ -n "$$missing" ]; then \
 	  echo "make test-integration: missing:$$missing" >&2; \
 	  echo "install them with: apt-get install --no-install-recommends $(INTEGRATION_PACKAGES)" >&2; \

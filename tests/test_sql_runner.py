@@ -100,8 +100,8 @@ def test_the_engine_option_chooses_the_runner_and_both_print_the_same() -> None:
                 }[name]
             )
             outputs[name] = result.output
-        wrong = CliRunner().invoke(main, ["--engine", "spark", *command])
-        assert wrong.exit_code == 2 and "'spark' is not one of" in wrong.output
+        wrong = CliRunner().invoke(main, ["--engine", "sqlite", *command])
+        assert wrong.exit_code == 2 and "'sqlite' is not one of" in wrong.output
     finally:
         engine.use_runner("pandas")  # the API's default, for the tests after this one
     assert outputs["duckdb"] == outputs["pandas"]
@@ -125,3 +125,24 @@ def test_explain_on_duckdb_derives_the_same_numbers(org: str) -> None:
         trees[name] = [Explainer(policy, loaded).explain(person).to_dict() for person in people]
     assert any(child["title"] == "goals" for tree in trees["pandas"] for child in tree["children"])
     assert trees["duckdb"] == trees["pandas"]
+
+
+def test_spark_without_pyspark_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Spark engine is optional: without PySpark a command says how to get it, exit 2."""
+    from click.testing import CliRunner
+
+    from kpirules import engine
+    from kpirules.cli import main
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    sales = POLICIES / "sales"
+    command = ["--engine", "spark", "eval", str(sales), "--data", str(sales / "data.yaml")]
+    try:
+        result = CliRunner().invoke(main, [*command, "--as-of", "2027-01-04"])
+    finally:
+        engine.use_runner("pandas")
+    assert result.exit_code == 2, result.output
+    assert "the Spark engine needs PySpark" in result.output
+    assert "pip install 'kpirules[spark]'" in result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output

@@ -76,6 +76,11 @@ class _Group(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_CLEAN)
         except Exception as exc:
+            from kpirules.engine.runner import RunnerUnavailable
+
+            if isinstance(exc, RunnerUnavailable):  # e.g. --engine spark without Java
+                echo(f"kpirules: {exc}", err=True)
+                sys.exit(EXIT_USAGE)
             if os.environ.get("KPIRULES_DEBUG"):
                 traceback.print_exc()
             echo(f"kpirules: internal error: {type(exc).__name__}: {exc}", err=True)
@@ -87,17 +92,28 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="kpirules")
 @click.option(
     "--engine",
-    type=click.Choice(["duckdb", "pandas"]),
+    type=click.Choice(["duckdb", "pandas", "spark"]),
     envvar="KPIRULES_ENGINE",
     default="duckdb",
     show_default=True,
-    help="What runs the policy's plan: DuckDB (embedded) or pandas (the reference).",
+    help="What runs the policy's plan: DuckDB (embedded), pandas (the reference) "
+    "or Spark (PySpark, needs Java and pip install 'kpirules[spark]').",
 )
-def main(engine: str) -> None:
+@click.option(
+    "--spark-master",
+    envvar="KPIRULES_SPARK_MASTER",
+    metavar="URL",
+    help="With --engine spark: the Spark master, e.g. spark://host:7077 [default: local[*]].",
+)
+def main(engine: str, spark_master: str | None) -> None:
     """Policy-as-code for KPI performance management."""
     from kpirules.engine import use_runner
 
     use_runner(engine)  # every command below evaluates with it
+    if spark_master:
+        from kpirules.engine.spark import use_master
+
+        use_master(spark_master)
 
 
 def _resolve_units(paths: tuple[str, ...]) -> list[Path]:

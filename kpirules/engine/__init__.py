@@ -163,7 +163,7 @@ def evaluate(
     return results
 
 
-RUNNERS = ("duckdb", "pandas")
+RUNNERS = ("duckdb", "pandas", "spark")
 _chosen = {"runner": "pandas"}  # the API's default; the CLI chooses DuckDB
 
 
@@ -177,6 +177,10 @@ def use_runner(name: str) -> None:
 def default_runner() -> Runner:
     if _chosen["runner"] == "pandas":
         return PandasRunner()
+    if _chosen["runner"] == "spark":
+        from kpirules.engine.spark import SparkRunner  # Spark starts only when it is used
+
+        return SparkRunner()
     from kpirules.engine.sql import DuckDBRunner  # DuckDB loads only when it is used
 
     return DuckDBRunner()

@@ -55,3 +55,7 @@ class Runner(Protocol):
         or only `subjects` (from `rows`, their rows, when given) with their groups'
         goals; without `goals`, no goal or objective attainment."""
         ...
+
+
+class RunnerUnavailable(RuntimeError):
+    """A runner cannot start on this machine; the message says what to install."""

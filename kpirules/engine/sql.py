@@ -22,7 +22,6 @@ Rules the SQL keeps exactly as the pandas runner does:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -39,30 +38,47 @@ from kpirules.plan import expr as x
 _SCALE = float(10**rules.DECIMALS)
 
 
-@ibis.udf.scalar.builtin
-def round_even(value: float, digits: int) -> float:  # DuckDB's banker's rounding
+@ibis.udf.scalar.builtin(name="round_even")
+def _duckdb_round_even(value: float, digits: int) -> float:  # DuckDB's banker's rounding
     ...
 
 
-@dataclass
 class Connection:
-    """One embedded DuckDB per run, with the run's frames registered (scanned in place)."""
+    """One SQL engine per run, with the run's frames registered as tables by `table`."""
 
-    duck: duckdb.DuckDBPyConnection
-    backend: Any  # the Ibis backend over `duck`
-    names: dict[int, str]  # id(frame) → its registered name
+    name: str
+    round_even: Any  # the engine's half-even rounding, as an Ibis builtin
 
-    @classmethod
-    def open(cls) -> Connection:
-        duck = duckdb.connect()
-        return cls(duck, ibis.duckdb.from_connection(duck), {})
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend  # the Ibis backend
+        self.names: dict[int, str] = {}  # id(frame) → its registered name
 
     def table(self, frame: pd.DataFrame):
         name = self.names.get(id(frame))
         if name is None:
             name = self.names[id(frame)] = f"t{len(self.names)}"
-            self.duck.register(name, _typed(frame))
+            self.register(name, _typed(frame))
         return self.backend.table(name)
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        raise NotImplementedError
+
+
+class DuckDBConnection(Connection):
+    """An embedded DuckDB: frames are scanned in place, not copied."""
+
+    name = "duckdb"
+    round_even = staticmethod(_duckdb_round_even)
+
+    @classmethod
+    def open(cls) -> DuckDBConnection:
+        duck = duckdb.connect()
+        connection = cls(ibis.duckdb.from_connection(duck))
+        connection.duck = duck
+        return connection
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        self.duck.register(name, frame)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -87,12 +103,13 @@ class SqlEvaluator(Evaluator):
     """The pandas evaluator with its aggregates computed in DuckDB."""
 
     keeps_members_only = True  # `_rows` joins the rows to the level's keys
+    connect = DuckDBConnection.open  # the engine the reads run in
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "duckdb" not in self.shared:
-            self.shared["duckdb"] = Connection.open()
-        self.connection: Connection = self.shared["duckdb"]
+        if "sql" not in self.shared:
+            self.shared["sql"] = self.connect()
+        self.connection: Connection = self.shared["sql"]
         self._computed: dict[x.Aggregate, np.ndarray] = {}
         self._level_table = None
 
@@ -153,7 +170,8 @@ class SqlEvaluator(Evaluator):
                 _key=people[roster.key], **{f"_subject_{c}": people[c] for c in attributes}
             )
             rows = rows.left_join(people, rows[subject] == people["_key"]).drop("_key")
-        compiled = _Compiled(rows)
+        round_even = self.connection.round_even
+        compiled = _Compiled(rows, round_even)
         columns: dict[str, Any] = {}
         for i, read in enumerate(reads):
             matched = ibis.literal(True)
@@ -281,16 +299,12 @@ def _holds(condition):
     return condition.fill_null(False)
 
 
-def _exact(value):
-    """The exactness rule in SQL, bit for bit numpy's `np.round(value, DECIMALS)`."""
-    return round_even(value * _SCALE, 0) / _SCALE
-
-
 class _Compiled:
     """Row expressions → Ibis column expressions over one source's rows."""
 
-    def __init__(self, rows):
+    def __init__(self, rows, round_even):
         self.rows = rows
+        self.round_even = round_even
         self.divisions: list[tuple[Any, Any]] = []  # (divisor is zero, dividend)
 
     def expr(self, e: x.Expr):
@@ -327,7 +341,7 @@ class _Compiled:
             return left | right
         if op in x.COMPARISON_OPS:
             if _numeric(e.left) and _numeric(e.right):
-                left, right = _exact(left), _exact(right)
+                left, right = self._exact(left), self._exact(right)
             return x.COMPARE[op](left, right)
         if op == x.Op.SUB and e.left.unit.kind == "date" and e.right.unit.kind == "date":
             return left.delta(right, unit="microsecond") / 60_000_000.0  # minutes, as pandas
@@ -337,13 +351,17 @@ class _Compiled:
         self.divisions.append((zero.fill_null(False), left))
         return zero.fill_null(False).ifelse(ibis.null("float64"), left / right)
 
+    def _exact(self, value):
+        """The exactness rule in SQL, bit for bit numpy's `np.round(value, DECIMALS)`."""
+        return self.round_even(value * _SCALE, 0) / _SCALE
+
     def _call(self, e: x.Call):
         args = [self.expr(a) for a in e.args]
         if e.func == x.Func.ABS:
             return args[0].abs()
         if e.func == x.Func.ROUND:
             digits = int(e.args[1].value) if len(e.args) > 1 else 0
-            return round_even(args[0], digits)
+            return self.round_even(args[0], digits)
         if e.func == x.Func.COALESCE:
             return ibis.coalesce(*args)
         # min/max of values: missing if any is missing (SQL's least/greatest skip NULLs)
